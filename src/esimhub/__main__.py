@@ -1,0 +1,3 @@
+from esimhub.cli.main import app
+
+app()

@@ -1,0 +1,115 @@
+"""``create_app()``: the ASGI application with its middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from esimhub import __version__
+from esimhub.auth.routes import router as auth_router
+from esimhub.catalogue.routes import router as catalogue_router
+from esimhub.config import Settings, get_settings
+from esimhub.db import create_engine, create_sessionmaker
+from esimhub.errors import install_error_handlers
+from esimhub.kit.clock import Clock
+from esimhub.metrics import Metrics, MetricsMiddleware
+from esimhub.ordering.routes import router as ordering_router
+from esimhub.runtime import Runtime
+from esimhub.web.images import router as images_router
+
+log = logging.getLogger("esimhub")
+
+DESCRIPTION = """\
+A partner API wire-compatible with the Airalo Partner API (v2, and the deprecated v1).
+Point an Airalo client at this host: request a token with `POST /v2/token`, then send it as
+`Authorization: Bearer <token>`.
+"""
+
+# Deprecated v1 operations (reference §4): the same handlers under /v1.
+V1_PATHS = {"/token", "/packages", "/compatible-devices"}
+
+
+def _v1_router() -> APIRouter:
+    router = APIRouter()
+    for source in (auth_router, catalogue_router):
+        for route in source.routes:
+            if getattr(route, "path", None) in V1_PATHS:
+                router.routes.append(route)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        clock=clock or Clock(),
+    )
+    redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if redis is not None:
+            await redis.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="esimhub partner API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.redis = redis
+    install_error_handlers(app)
+
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"data": [], "meta": {"message": "Internal Server Error"}}, status_code=500
+        )
+
+    app.add_exception_handler(Exception, on_unexpected)
+
+    v2 = APIRouter(prefix="/v2")
+    for router in (auth_router, catalogue_router, ordering_router):
+        v2.include_router(router)
+    app.include_router(v2)
+    app.include_router(_v1_router(), prefix="/v1", deprecated=True)
+    app.include_router(images_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        checks: dict[str, Any] = {}
+        healthy = True
+        try:
+            async with runtime.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # a health check reports every failure, whatever its type
+            checks["database"], healthy = f"error: {exc.__class__.__name__}", False
+        if redis is None:
+            checks["redis"] = "not configured"
+        else:
+            try:
+                await redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:  # as above
+                checks["redis"], healthy = f"error: {exc.__class__.__name__}", False
+        body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    app.add_api_route("/metrics", metrics.render, include_in_schema=False)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,54 @@
+"""``POST /token``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from esimhub.auth import schemas, service
+from esimhub.db import SessionDep
+from esimhub.kit.forms import read_body
+from esimhub.runtime import RuntimeDep
+
+router = APIRouter(tags=["authentication"])
+
+_TOKEN_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": schemas.TokenRequest.model_json_schema()}
+        for media in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "application/json",
+        )
+    },
+}
+
+
+@router.post(
+    "/token",
+    response_model=schemas.TokenResponse,
+    openapi_extra={"requestBody": _TOKEN_BODY},
+    responses={401: {"description": "Client authentication failed"}, 422: {}},
+)
+async def request_access_token(
+    request: Request, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Request an access token (client credentials grant)."""
+    # The airalo-signature header that the official SDKs send is accepted and ignored.
+    issued = await service.issue_access_token(
+        session,
+        settings=runtime.settings,
+        clock=runtime.clock,
+        fields=await read_body(request),
+        client_ip=request.client.host if request.client else None,
+    )
+    return {
+        "data": {
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "access_token": issued.access_token,
+        },
+        "meta": {"message": "success"},
+    }

@@ -1,0 +1,99 @@
+"""Client secrets and access tokens.
+
+Access tokens are JWTs (HS256) carrying the partner id, the partner's token generation and
+``exp``: checking one costs a signature check, not a database read. Several stay valid at once;
+rotating a partner's secret bumps its generation, which revokes every token issued before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+ISSUER = "esimhub"
+ALGORITHM = "HS256"
+
+
+def _derived_key(secret_key: str, purpose: str) -> bytes:
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def new_client_id() -> str:
+    # token_urlsafe draws from [A-Za-z0-9_-], the alphabet the Node SDK insists on.
+    return secrets.token_urlsafe(24)
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def client_secret(secret_key: str, salt: str) -> str:
+    """The partner's client secret, recomputable from the server key and its salt.
+
+    Only the hash of the secret is stored; the secret is derived again when it is needed as the
+    HMAC key of webhook signatures, so a database dump alone reveals no secret.
+    """
+    digest = hmac.new(_derived_key(secret_key, "client-secret"), salt.encode(), hashlib.sha256)
+    return digest.hexdigest()[:48]
+
+
+def hash_secret(secret: str) -> str:
+    # Client secrets are 192-bit random values, so a fast hash is as strong as a slow one here.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    partner_id: int
+    generation: int
+
+
+def issue_token(
+    secret_key: str,
+    *,
+    partner_id: int,
+    client_id: str,
+    generation: int,
+    now: datetime,
+    lifetime: int,
+) -> str:
+    claims = {
+        "iss": ISSUER,
+        "sub": client_id,
+        "pid": partner_id,
+        "gen": generation,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, _derived_key(secret_key, "access-token"), algorithm=ALGORITHM)
+
+
+def read_token(secret_key: str, token: str, *, now: datetime) -> TokenClaims | None:
+    """The claims of a valid, unexpired token; ``None`` for anything else."""
+    try:
+        claims = jwt.decode(
+            token,
+            _derived_key(secret_key, "access-token"),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "pid", "gen"], "verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    # Expiry is checked against our clock, not the host's, so a moved sandbox clock applies.
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now.timestamp():
+        return None
+    if not isinstance(claims.get("pid"), int) or not isinstance(claims.get("gen"), int):
+        return None
+    return TokenClaims(partner_id=claims["pid"], generation=claims["gen"])

@@ -1,0 +1,101 @@
+"""The in-memory catalogue: loaded once per catalogue version, rendered once per variant.
+
+Requests never touch the database for the catalogue; a process only asks the database, at most
+every ``catalogue_check_seconds``, whether the catalogue version moved (another process imported).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from esimhub.catalogue import repository
+from esimhub.catalogue.rates import DEMO_RATES
+from esimhub.catalogue.render import RenderedEntry, Variant, render_entries
+from esimhub.models import Operator, Package
+
+if TYPE_CHECKING:
+    from esimhub.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class CatalogueView:
+    """One variant of the catalogue, each entry already serialised to JSON bytes."""
+
+    kinds: tuple[str, ...]
+    country_codes: tuple[str, ...]
+    blobs: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, entries: list[RenderedEntry]) -> CatalogueView:
+        return cls(
+            kinds=tuple(e.kind for e in entries),
+            country_codes=tuple(e.country_code for e in entries),
+            blobs=tuple(
+                json.dumps(e.body, separators=(",", ":"), ensure_ascii=False).encode()
+                for e in entries
+            ),
+        )
+
+    def select(self, kind: str | None, country: str | None) -> list[int]:
+        return [
+            i
+            for i in range(len(self.blobs))
+            if (kind is None or self.kinds[i] == kind)
+            and (country is None or self.country_codes[i] == country)
+        ]
+
+
+@dataclass
+class Snapshot:
+    version: int
+    rows: repository.CatalogueRows
+    rates: dict[str, Decimal]
+    packages: dict[str, Package] = field(init=False)
+    operators: dict[int, Operator] = field(init=False)
+    _views: dict[Variant, CatalogueView] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.packages = {p.id: p for p in self.rows.packages}
+        self.operators = {o.id: o for o in self.rows.operators}
+
+    def view(self, variant: Variant) -> CatalogueView:
+        view = self._views.get(variant)
+        if view is None:
+            view = CatalogueView.of(render_entries(self.rows, self.rates, variant))
+            self._views[variant] = view
+        return view
+
+
+class CatalogueCache:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._snapshot: Snapshot | None = None
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """Check the version on the next request (call after changing the catalogue in-process)."""
+        self._checked_at = float("-inf")
+
+    async def current(self) -> Snapshot:
+        interval = self._runtime.settings.catalogue_check_seconds
+        if self._snapshot is not None and time.monotonic() - self._checked_at < interval:
+            return self._snapshot
+        async with self._lock:
+            if self._snapshot is not None and time.monotonic() - self._checked_at < interval:
+                return self._snapshot
+            async with self._runtime.sessionmaker() as session:
+                version = await repository.version(session)
+                if self._snapshot is None or self._snapshot.version != version:
+                    rows = await repository.load(session)
+                    today = self._runtime.clock.now().date().isoformat()
+                    found = await repository.rates_on(session, today)
+                    rates = found[1] if found else dict(DEMO_RATES)
+                    self._snapshot = Snapshot(version=rows.version, rows=rows, rates=rates)
+            self._checked_at = time.monotonic()
+            return self._snapshot

@@ -1,0 +1,163 @@
+"""Catalogue endpoints: packages, product information, exchange rates, compatible devices."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+import pycountry
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from esimhub.auth.dependencies import CurrentPartner
+from esimhub.catalogue import schemas, service
+from esimhub.catalogue.devices import DEVICES, DEVICES_LITE
+from esimhub.catalogue.render import Variant, negotiate_language
+from esimhub.db import SessionDep
+from esimhub.errors import ValidationFailed
+from esimhub.kit import pagination
+from esimhub.runtime import RuntimeDep
+
+router = APIRouter(tags=["catalogue"])
+
+FILTERS = ("type", "country")
+
+
+def base_url(request: Request, runtime: RuntimeDep) -> str:
+    configured = runtime.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _filter_errors(request: Request, kind: str | None, country: str | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for key in request.query_params:
+        if key.startswith("filter[") and key[7:-1] not in FILTERS:
+            errors[f"filter.{key[7:-1]}"] = (
+                f"The filter {key[7:-1]} is not supported. Supported filters: type, country."
+            )
+    if kind is not None and kind not in {"local", "global"}:
+        errors["filter.type"] = (
+            "The selected type is not supported. Supported values:local, global."
+        )
+    if country is not None and (
+        len(country) != 2 or pycountry.countries.get(alpha_2=country.upper()) is None
+    ):
+        errors["filter.country"] = (
+            "Unsupported country code. Please provide a valid 2-character country code "
+            "Example: DE, TR, JP"
+        )
+    return errors
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in candidates or etag.removeprefix("W/") in candidates
+
+
+@router.get(
+    "/packages",
+    responses={200: {"model": schemas.PackagesResponse}, 304: {"description": "Not modified"}},
+)
+async def list_packages(
+    request: Request,
+    partner: CurrentPartner,
+    runtime: RuntimeDep,
+    filter_type: Annotated[str | None, Query(alias="filter[type]")] = None,
+    filter_country: Annotated[str | None, Query(alias="filter[country]")] = None,
+    include: str | None = None,
+    limit: str | None = None,
+    page: str | None = None,
+) -> Response:
+    """The package catalogue, grouped by country or region (Laravel pagination over entries)."""
+    errors = _filter_errors(request, filter_type, filter_country)
+    try:
+        page_request = pagination.parse_page_request(limit, page)
+    except ValidationFailed as failed:
+        raise ValidationFailed({**failed.errors, **errors}) from None
+    if errors:
+        raise ValidationFailed(errors)
+
+    snapshot = await runtime.catalogue.current()
+    language = negotiate_language(request.headers.get("accept-language"))
+    base = base_url(request, runtime)
+    variant = Variant(
+        language=language,
+        include_topup="topup" in (include or "").split(","),
+        discount_percentage=partner.discount_percentage if partner.uses_discount_pricing else None,
+        base_url=base,
+    )
+    path = f"{base}{request.url.path}"
+    query = {k: v for k, v in request.query_params.items() if k != "page"}
+    query["language"] = language
+
+    # Everything the bytes depend on is known here, so a revalidation costs no rendering.
+    fingerprint = json.dumps(
+        [snapshot.version, repr(variant), path, sorted(query.items()), page_request.page]
+    )
+    etag = f'W/"{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}"'
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+
+    view = snapshot.view(variant)
+    selected = view.select(filter_type, filter_country.upper() if filter_country else None)
+    window = pagination.window(len(selected), page_request, runtime.settings.packages_default_limit)
+    envelope = pagination.envelope(
+        [], window, path=path, query=query, per_page_text=page_request.per_page_text
+    )
+    blobs = b",".join(view.blobs[i] for i in selected[window.start : window.stop])
+    body = b"".join(
+        [
+            b'{"pricing":',
+            _compact(variant.pricing),
+            b',"data":[',
+            blobs,
+            b'],"links":',
+            _compact(envelope["links"]),
+            b',"meta":',
+            _compact(envelope["meta"]),
+            b"}",
+        ]
+    )
+    return Response(body, media_type="application/json", headers={"ETag": etag})
+
+
+@router.get(
+    "/packages/{package_slug}/product-information",
+    response_model=schemas.ProductInformationResponse,
+)
+async def product_information(
+    package_slug: str, partner: CurrentPartner, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Product Information Brochure of one package."""
+    return service.product_information(await runtime.catalogue.current(), package_slug)
+
+
+@router.get("/finance/exchange-rates", response_model=schemas.ExchangeRatesResponse)
+async def exchange_rates(
+    session: SessionDep,
+    partner: CurrentPartner,
+    runtime: RuntimeDep,
+    date: str | None = None,
+    to: str | None = None,
+) -> dict[str, Any]:
+    """USD exchange rates used for the converted price tables."""
+    return await service.exchange_rates(session, clock=runtime.clock, date=date, to=to)
+
+
+@router.get("/compatible-devices", response_model=schemas.DevicesResponse, deprecated=True)
+async def compatible_devices(partner: CurrentPartner) -> dict[str, Any]:
+    """Devices that support eSIM, with model identifiers (deprecated: use -lite)."""
+    return {"data": DEVICES}
+
+
+@router.get("/compatible-devices-lite", response_model=schemas.DevicesLiteResponse)
+async def compatible_devices_lite(partner: CurrentPartner) -> dict[str, Any]:
+    """Devices that support eSIM."""
+    return {"data": DEVICES_LITE}

@@ -1,0 +1,304 @@
+"""Catalogue rules: import, export and generation; product information; exchange rates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date as Date
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.catalogue import demo, repository
+from esimhub.catalogue.cache import Snapshot
+from esimhub.catalogue.rates import DEMO_RATES
+from esimhub.catalogue.render import Variant, render_entries
+from esimhub.catalogue.schemas import DestinationOut, PackagesResponse
+from esimhub.errors import MessageError, ValidationFailed
+from esimhub.kit.clock import Clock
+from esimhub.kit.money import to_cents, wire_string
+
+Progress = Callable[[int], None]
+
+
+class CatalogueImportError(ValueError):
+    """The file is not a catalogue we can load; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    version: int
+    destinations: int
+    operators: int
+    packages: int
+
+
+def _parse(document: Any) -> tuple[list[DestinationOut], int]:
+    """Accept one ``GET /packages`` response, a list of pages, or a bare list of entries."""
+    pages = document if isinstance(document, list) and document and "data" in document[0] else None
+    if pages is None:
+        pages = [document if isinstance(document, dict) else {"data": document}]
+    entries: list[DestinationOut] = []
+    discount = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            parsed = PackagesResponse.model_validate(page)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CatalogueImportError(f"page {number}, {where}: {first['msg']}") from exc
+        entries.extend(parsed.data)
+        if parsed.pricing.model == "discount_pricing":
+            discount = parsed.pricing.discount_percentage
+    return entries, discount
+
+
+def _rows(
+    entries: list[DestinationOut], discount: int, progress: Progress | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    destinations: dict[str, dict[str, Any]] = {}
+    operators: list[dict[str, Any]] = []
+    packages: list[dict[str, Any]] = []
+    operator_ids: set[int] = set()
+    package_ids: set[str] = set()
+    for entry in entries:
+        if entry.country_code and pycountry.countries.get(alpha_2=entry.country_code) is None:
+            raise CatalogueImportError(f"{entry.slug}: unknown country code {entry.country_code!r}")
+        if entry.slug in destinations:
+            raise CatalogueImportError(f"destination {entry.slug!r} appears twice")
+        destinations[entry.slug] = {
+            "slug": entry.slug,
+            "country_code": entry.country_code,
+            "title": entry.title,
+            "image": entry.image.model_dump() if entry.image else None,
+            "position": len(destinations),
+        }
+        for operator in entry.operators:
+            if operator.id in operator_ids:
+                raise CatalogueImportError(f"operator id {operator.id} appears twice")
+            operator_ids.add(operator.id)
+            apn = (
+                operator.apn.model_dump()
+                if operator.apn
+                else {
+                    "ios": {
+                        "apn_type": operator.apn_type or "automatic",
+                        "apn_value": operator.apn_value,
+                    },
+                    "android": {
+                        "apn_type": operator.apn_type or "automatic",
+                        "apn_value": operator.apn_value,
+                    },
+                }
+            )
+            codes = [c.country_code for c in operator.countries] or (
+                [entry.country_code] if entry.country_code else []
+            )
+            operators.append(
+                {
+                    **operator.model_dump(
+                        exclude={
+                            "packages",
+                            "apn",
+                            "countries",
+                            "apn_type",
+                            "apn_value",
+                            "coverages",
+                            "image",
+                        }
+                    ),
+                    "destination_slug": entry.slug,
+                    "apn": apn,
+                    "coverages": [c.model_dump() for c in operator.coverages],
+                    "image": operator.image.model_dump() if operator.image else None,
+                    "country_codes": codes,
+                    "position": len(operators),
+                }
+            )
+            for package in operator.packages:
+                if package.id in package_ids:
+                    raise CatalogueImportError(f"package id {package.id!r} appears twice")
+                package_ids.add(package.id)
+                price = to_cents(package.price)
+                # A snapshot taken under discount pricing has no net prices: derive them.
+                net = (
+                    to_cents(package.net_price)
+                    if package.net_price is not None
+                    else price * (100 - discount) // 100
+                )
+                packages.append(
+                    {
+                        "id": package.id,
+                        "operator_id": operator.id,
+                        "type": package.type,
+                        "price_cents": price,
+                        "net_price_cents": net,
+                        "amount_mb": package.amount,
+                        "days": package.day,
+                        "is_unlimited": package.is_unlimited,
+                        "title": package.title,
+                        "data_label": package.data,
+                        "voice_minutes": package.voice,
+                        "sms": package.text,
+                        "short_info": package.short_info,
+                        "qr_installation": package.qr_installation,
+                        "manual_installation": package.manual_installation,
+                        "fair_usage_policy": package.fair_usage_policy
+                        if package.is_fair_usage_policy or package.fair_usage_policy
+                        else None,
+                        "position": len(packages),
+                    }
+                )
+                if progress is not None:
+                    progress(1)
+    for operator in operators:
+        operator["country_codes"] = [c for c in operator["country_codes"] if c]
+    return list(destinations.values()), operators, packages
+
+
+def count_packages(document: Any) -> int:
+    entries, _ = _parse(document)
+    return sum(len(op.packages) for entry in entries for op in entry.operators)
+
+
+async def import_catalogue(
+    session: AsyncSession, *, clock: Clock, document: Any, progress: Progress | None = None
+) -> ImportSummary:
+    """Replace the catalogue with ``document`` in one transaction."""
+    entries, discount = _parse(document)
+    destinations, operators, packages = _rows(entries, discount, progress)
+    if not packages:
+        raise CatalogueImportError("the file holds no packages")
+    await repository.replace(
+        session, destinations=destinations, operators=operators, packages=packages
+    )
+    today = clock.now().date().isoformat()
+    if await repository.rates_on(session, today) is None:
+        await repository.save_rates(session, today, dict(DEMO_RATES))
+    version = await repository.bump_version(session, clock.now())
+    return ImportSummary(version, len(destinations), len(operators), len(packages))
+
+
+async def generate_demo(
+    session: AsyncSession, *, clock: Clock, progress: Progress | None = None
+) -> ImportSummary:
+    return await import_catalogue(session, clock=clock, document=demo.generate(), progress=progress)
+
+
+async def export_catalogue(
+    session: AsyncSession, *, clock: Clock, base_url: str = ""
+) -> dict[str, Any]:
+    """The catalogue as a full ``GET /v2/packages`` body (net pricing, English, with top-ups)."""
+    rows = await repository.load(session)
+    found = await repository.rates_on(session, clock.now().date().isoformat())
+    rates = found[1] if found else dict(DEMO_RATES)
+    variant = Variant(
+        language="en", include_topup=True, discount_percentage=None, base_url=base_url
+    )
+    return {
+        "pricing": variant.pricing,
+        "data": [e.body for e in render_entries(rows, rates, variant)],
+    }
+
+
+def product_information(snapshot: Snapshot, slug: str) -> dict[str, Any]:
+    """Product Information Brochure fields for one package (reference §3.3)."""
+    if len(slug) > 100:
+        raise ValidationFailed(
+            {"package_slug": "The package slug may not be greater than 100 characters."}
+        )
+    package = snapshot.packages.get(slug)
+    if package is None:
+        raise MessageError(f"Package not found for slug: {slug}", 404)
+    operator = snapshot.operators[package.operator_id]
+    networks = [n for c in operator.coverages for n in c.get("networks", [])]
+    technologies = sorted({t for n in networks for t in n.get("types", [])})
+    fair = package.fair_usage_policy
+    throttle_mb = _throttle_threshold_mb(fair)
+    eur = snapshot.rates.get("EUR", DEMO_RATES["EUR"])
+    body: dict[str, Any] = {
+        "package_id": package.id,
+        "product_name": package.title,
+        "product_description": f"{operator.title} {package.title}",
+        "date_marketed": None,
+        "service_internet": True,
+        "service_telephony": bool(package.voice_minutes),
+        "service_sms": bool(package.sms),
+        "network_providers": list(dict.fromkeys(n["name"] for n in networks)),
+        "network_technologies": technologies,
+        "data_allowance_mb": "Unlimited" if package.is_unlimited else package.amount_mb,
+        "data_allowance_display": package.data_label,
+        "validity_days": package.days,
+        "voice_minutes": package.voice_minutes or 0,
+        "sms_included": package.sms or 0,
+        "retail_price_eur": wire_string(int(Decimal(package.price_cents) * eur)),
+        "max_download_speed_mbit": None,
+        "max_upload_speed_mbit": None,
+        "throttled_download_speed_mbit": "1 Mbps" if fair else None,
+        "throttled_upload_speed_mbit": "1 Mbps" if fair else None,
+        "throttle_threshold_mb": throttle_mb,
+        "is_unlimited": package.is_unlimited,
+        "is_fair_usage_policy": fair is not None,
+        "fair_usage_policy": fair,
+        "out_of_bundle_rate_eur_per_mb": "Out of bundle rate is not applicable",
+        "activation_policy": operator.activation_policy,
+        "is_roaming": operator.is_roaming,
+        "auto_renewal": "The package does not renew automatically",
+        "terms_url": None,
+        "partner_brand_name": None,
+        "partner_logo_url": None,
+        "legal_entity_name": None,
+        "legal_address": None,
+        "pib_version": 1,
+        "pib_version_date": None,
+    }
+    # The hash changes exactly when something a brochure shows changes.
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    body["version_hash"] = hashlib.sha256(canonical).hexdigest()
+    body["pib_version_pdf_link"] = None
+    return {"data": body}
+
+
+def _throttle_threshold_mb(fair_usage: str | None) -> int | None:
+    match = re.search(r"(\d+)\s*GB", fair_usage or "")
+    return int(match.group(1)) * 1024 if match else None
+
+
+_CURRENCY_LIST = re.compile(r"^([A-Za-z]{3})(?:,([A-Za-z]{3}))*$")
+
+
+async def exchange_rates(
+    session: AsyncSession, *, clock: Clock, date: str | None, to: str | None
+) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    day = clock.now().date().isoformat()
+    if date:
+        try:
+            day = Date.fromisoformat(date).isoformat()
+        except ValueError:
+            errors["date"] = "The date does not match the format Y-m-d."
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+            errors["date"] = "The date does not match the format Y-m-d."
+    wanted: list[str] | None = None
+    if to:
+        if not _CURRENCY_LIST.match(to):
+            errors["to"] = "The to must be a comma separated list of 3-letter currency codes."
+        wanted = [code.upper() for code in to.split(",")]
+    if errors:
+        raise ValidationFailed(errors)
+    found = await repository.rates_on(session, day)
+    published, rates = found if found else (day, dict(DEMO_RATES))
+    codes = [c for c in (wanted or sorted(rates)) if c in rates and c != "USD"]
+    return {
+        "data": {
+            "date": published,
+            "rates": [{"from": "USD", "mid": f"{rates[c].normalize():f}", "to": c} for c in codes],
+        },
+        "meta": {"message": "success"},
+    }

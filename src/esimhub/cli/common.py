@@ -1,0 +1,43 @@
+"""What every admin command shares: settings, a database session, and the console."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.config import Settings, get_settings
+from esimhub.db import create_engine, create_sessionmaker
+from esimhub.kit.clock import Clock
+
+T = TypeVar("T")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@asynccontextmanager
+async def transaction(settings: Settings | None = None) -> AsyncIterator[AsyncSession]:
+    """One session, committed if the block succeeds and rolled back if it raises."""
+    engine = create_engine((settings or get_settings()).database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()
+
+
+def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with transaction() as session:
+            return await work(session)
+
+    return asyncio.run(main())
+
+
+def clock() -> Clock:
+    return Clock()

@@ -1,0 +1,63 @@
+"""The ``esimhub`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from esimhub import db
+from esimhub.cli import catalogue, partner
+from esimhub.cli.common import console
+from esimhub.config import get_settings
+
+app = typer.Typer(
+    help="esimhub: an eSIM distribution platform with an Airalo-compatible API.",
+    no_args_is_help=True,
+)
+app.add_typer(partner.app, name="partner")
+app.add_typer(catalogue.app, name="catalogue")
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Run the database migrations."""
+    db.upgrade(get_settings().database_url, revision)
+    console.print(f"Database at {revision}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Load the demo catalogue if empty and print the demo partner's credentials."
+        ),
+    ] = False,
+) -> None:
+    """Serve the partner API (migrates an embedded SQLite database on first start)."""
+    from esimhub.app import create_app
+    from esimhub.cli import demo as demo_setup
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    if settings.is_sqlite:
+        db.upgrade(settings.database_url)
+    if demo:
+        base = settings.public_base_url or f"http://{host}:{port}"
+        asyncio.run(demo_setup.prepare(settings, base_url=base.rstrip("/")))
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )

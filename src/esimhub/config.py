@@ -1,0 +1,77 @@
+"""Settings, read from the environment (prefix ``ESIMHUB_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "esimhub-development-secret-key-change-me"  # noqa: S105 - refused in production
+
+Environment = Literal["development", "sandbox", "production"]
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'esimhub.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESIMHUB_", env_file=".env", extra="ignore")
+
+    env: Environment = "development"
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    # Airalo's documented example answers expires_in 31622400 (366 days).
+    token_lifetime_seconds: int = Field(default=31_622_400, gt=0)
+    # Absolute URL clients reach us on; used in pagination links, image, QR and share links.
+    # Unset: derived from each request.
+    public_base_url: str | None = None
+    admin_token: SecretStr | None = None
+    # Page size of GET /packages when the client sends no limit. Unset: the whole catalogue in one
+    # page, as Airalo's packages page describes ("~3,200 packages in a single response").
+    packages_default_limit: int | None = Field(default=None, gt=0)
+    # How long a resolved partner (pricing, IP allowlist, token generation) is trusted in memory
+    # before it is read again; keeps token resolution off the database on the hot path.
+    partner_cache_seconds: float = Field(default=5.0, ge=0)
+    # How often a process checks whether another process changed the catalogue.
+    catalogue_check_seconds: float = Field(default=2.0, ge=0)
+    clock_control: bool | None = None
+    webhooks_allow_private_targets: bool | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_guards(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ValueError("ESIMHUB_SECRET_KEY must be set to a secret of your own in production")
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("ESIMHUB_SECRET_KEY must be at least 32 characters in production")
+        if self.clock_control:
+            raise ValueError("ESIMHUB_CLOCK_CONTROL cannot be enabled in production")
+        return self
+
+    @property
+    def clock_control_enabled(self) -> bool:
+        if self.clock_control is None:
+            return self.env != "production"
+        return self.clock_control
+
+    @property
+    def private_webhook_targets_allowed(self) -> bool:
+        if self.webhooks_allow_private_targets is None:
+            return self.env != "production"
+        return self.webhooks_allow_private_targets
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()

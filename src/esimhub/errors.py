@@ -1,0 +1,180 @@
+"""The error tree and its rendering into the exact Airalo wire bodies.
+
+Domain code raises these; ``install_error_handlers`` maps every one of them (and framework errors
+such as unknown routes or malformed requests) to a response in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+INVALID_PARAMETER = "the parameter is invalid"
+RESOURCE_NOT_FOUND = "messages.resource_not_found"
+
+
+class EsimhubError(Exception):
+    """Base class: an error with an HTTP status and an Airalo-shaped body."""
+
+    status_code: int = 500
+
+    def body(self) -> Any:
+        return {"data": [], "meta": {"message": "Something unexpected happened."}}
+
+    def headers(self) -> dict[str, str] | None:
+        return None
+
+
+class ValidationFailed(EsimhubError):
+    """422 with Laravel-style field keys: ``{"data": {field: message}, "meta": {...}}``."""
+
+    status_code = 422
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+    def body(self) -> Any:
+        return {"data": self.errors, "meta": {"message": INVALID_PARAMETER}}
+
+
+class MessageError(EsimhubError):
+    """An error whose body is ``{"data": [], "meta": {"message": ...}}``."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+    def body(self) -> Any:
+        return {"data": [], "meta": {"message": self.message}}
+
+
+class Unauthenticated(MessageError):
+    def __init__(self) -> None:
+        super().__init__("Unauthenticated.", 401)
+
+
+class ClientAuthenticationFailed(MessageError):
+    def __init__(self) -> None:
+        super().__init__("Client authentication failed", 401)
+
+
+class ActionUnauthorized(MessageError):
+    """Another partner's resource. Airalo answers 401 here, not 403."""
+
+    def __init__(self) -> None:
+        super().__init__("This action is unauthorized.", 401)
+
+
+class NotFound(MessageError):
+    def __init__(self, message: str = RESOURCE_NOT_FOUND) -> None:
+        super().__init__(message, 404)
+
+
+class BusinessError(EsimhubError):
+    """``{"code": N, "reason": "..."}``, HTTP 422 unless stated otherwise."""
+
+    status_code = 422
+
+    def __init__(self, code: int, reason: str, status_code: int = 422) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.status_code = status_code
+
+    def body(self) -> Any:
+        return {"code": self.code, "reason": self.reason}
+
+
+class IpNotAllowed(BusinessError):
+    def __init__(self) -> None:
+        super().__init__(
+            89,
+            "Your IP address is not permitted to access the Partner API. Add it to your API IP "
+            "allowlist in the Partner Platform, or contact your account manager.",
+            status_code=403,
+        )
+
+
+class TooManyAttempts(EsimhubError):
+    status_code = 429
+
+    def __init__(self, limit: int, retry_after: int, reset_at: int) -> None:
+        super().__init__("Too Many Attempts.")
+        self.limit = limit
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+    def body(self) -> Any:
+        return {"message": "Too Many Attempts."}
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "Retry-After": str(self.retry_after),
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+
+def render(error: EsimhubError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
+
+def _field_key(loc: tuple[int | str, ...]) -> str:
+    """``("query", "filter[type]")`` → ``filter.type``; ``("body", "vouchers", 0)`` → ``vouchers.0``."""
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"query", "body", "path"} else list(loc)
+    key = ".".join(str(p) for p in parts) or "body"
+    return key.replace("[", ".").replace("]", "")
+
+
+def _laravel_message(field: str, error: Mapping[str, Any]) -> str:
+    words = field.replace(".", " ").replace("_", " ")
+    kind = str(error.get("type", ""))
+    if kind == "missing":
+        return f"The {words} field is required."
+    if kind.startswith("int"):
+        return f"The {words} must be an integer."
+    if kind.startswith(("string", "str")):
+        return f"The {words} must be a string."
+    if kind.startswith("bool"):
+        return f"The {words} field must be true or false."
+    if kind.startswith(("list", "array")):
+        return f"The {words} must be an array."
+    return f"The {words} is invalid."
+
+
+def validation_from_pydantic(errors: list[Any]) -> ValidationFailed:
+    fields: dict[str, str] = {}
+    for error in errors:
+        key = _field_key(tuple(error.get("loc", ())))
+        fields.setdefault(key, _laravel_message(key, error))
+    return ValidationFailed(fields)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, EsimhubError)
+        return render(exc)
+
+    async def on_request_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return render(validation_from_pydantic(list(exc.errors())))
+
+    async def on_http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return render(NotFound())
+        if exc.status_code == 405:
+            return render(MessageError("The method is not supported for this route.", 405))
+        return render(MessageError(str(exc.detail), exc.status_code))
+
+    app.add_exception_handler(EsimhubError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -1,0 +1,101 @@
+"""The Laravel length-aware paginator envelope that Airalo's list endpoints answer with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from esimhub.errors import ValidationFailed
+
+# A limit larger than this behaves like "everything": it is clamped, never an error or a 500.
+MAX_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int | None  # None: no limit given
+    page: int
+    per_page_text: str | None  # the limit exactly as the client sent it (Laravel echoes it)
+
+
+def _parse_positive(name: str, raw: str | None, errors: dict[str, str]) -> int | None:
+    if raw is None or raw == "":
+        return None
+    text = raw.strip()
+    if not text.lstrip("-").isdigit():
+        errors[name] = f"The {name} must be an integer."
+        return None
+    value = int(text)
+    if value < 1:
+        errors[name] = f"The {name} must be at least 1."
+        return None
+    return value
+
+
+def parse_page_request(limit: str | None, page: str | None) -> PageRequest:
+    errors: dict[str, str] = {}
+    parsed_limit = _parse_positive("limit", limit, errors)
+    parsed_page = _parse_positive("page", page, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return PageRequest(
+        limit=min(parsed_limit, MAX_LIMIT) if parsed_limit is not None else None,
+        page=parsed_page or 1,
+        per_page_text=str(parsed_limit) if parsed_limit is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    start: int
+    stop: int
+    current_page: int
+    last_page: int
+    per_page: int
+    total: int
+
+
+def window(total: int, request: PageRequest, default_limit: int | None) -> PageWindow:
+    per_page = request.limit or default_limit or max(total, 1)
+    last_page = max(1, -(-total // per_page))
+    start = min((request.page - 1) * per_page, total)
+    stop = min(start + per_page, total)
+    return PageWindow(start, stop, request.page, last_page, per_page, total)
+
+
+def envelope(
+    items: Sequence[Any],
+    page: PageWindow,
+    *,
+    path: str,
+    query: Mapping[str, str],
+    per_page_text: str | None,
+    message: str = "success",
+) -> dict[str, Any]:
+    """Wrap one page of ``items``; links keep the caller's query string with ``page`` replaced."""
+
+    def link(number: int) -> str:
+        return f"{path}?{urlencode({**query, 'page': str(number)})}"
+
+    empty = page.start >= page.stop
+    return {
+        "data": list(items),
+        "links": {
+            "first": link(1),
+            "last": link(page.last_page),
+            "prev": link(page.current_page - 1) if page.current_page > 1 else None,
+            "next": link(page.current_page + 1) if page.current_page < page.last_page else None,
+        },
+        "meta": {
+            "message": message,
+            "current_page": page.current_page,
+            "from": None if empty else page.start + 1,
+            "last_page": page.last_page,
+            "path": path,
+            "per_page": per_page_text if per_page_text is not None else str(page.per_page),
+            "to": None if empty else page.stop,
+            "total": page.total,
+        },
+    }

@@ -1,0 +1,41 @@
+"""The long-lived objects of one process, built by ``create_app`` and shared by requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from esimhub.config import Settings
+from esimhub.kit.clock import Clock
+
+if TYPE_CHECKING:
+    from esimhub.auth.directory import PartnerDirectory
+    from esimhub.catalogue.cache import CatalogueCache
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    partners: PartnerDirectory = field(init=False)
+    catalogue: CatalogueCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        from esimhub.auth.directory import PartnerDirectory
+        from esimhub.catalogue.cache import CatalogueCache
+
+        self.partners = PartnerDirectory(self)
+        self.catalogue = CatalogueCache(self)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
