@@ -82,9 +82,31 @@ def create(
 
 
 @app.command("list")
-def list_partners() -> None:
+def list_partners(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the partners as JSON.")] = False,
+) -> None:
     """List partners with their balance, credit limit and mode."""
     rows = run(service.list_partners)
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": p.id,
+                        "name": p.name,
+                        "client_id": p.client_id,
+                        "sandbox": p.is_sandbox,
+                        "pricing_model": p.pricing_model,
+                        "discount_percentage": p.discount_percentage,
+                        "balance": wire_string(balance),
+                        "credit_limit": wire_string(p.credit_limit_cents),
+                        "ip_allowlist": p.ip_allowlist,
+                    }
+                    for p, balance in rows
+                ]
+            )
+        )
+        return
     table = Table(
         "id", "name", "client_id", "mode", "pricing", "balance", "credit limit", "IP allowlist"
     )

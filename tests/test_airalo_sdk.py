@@ -1,0 +1,86 @@
+"""The official PyPI ``airalo-sdk`` (1.0.3) against a live esimhub on loopback.
+
+Only the base URL changes (reference §14.15): a ``Config`` whose ``get_url`` points here, and the
+SDK's pickle cache moved to a temporary directory so runs never share state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airalo import Airalo
+from airalo.config import Config
+from airalo.helpers.cached import Cached
+
+from tests.conftest import LiveServer, PartnerFactory
+
+
+class LocalConfig(Config):  # type: ignore[misc]
+    base_url = ""
+
+    def get_url(self) -> str:
+        return self.base_url
+
+
+@pytest.fixture
+def sdk(live_server: LiveServer, make_partner: PartnerFactory, tmp_path: Path) -> Iterator[Any]:
+    Cached._cache_path = tmp_path / "airalo-cache"
+    Cached._cache_path.mkdir()
+    credentials = asyncio.run(make_partner(name="SDK Partner", balance_cents=10_000))
+    LocalConfig.base_url = f"{live_server.base_url}/v2/"
+    yield Airalo(
+        LocalConfig(
+            {"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+        )
+    )
+    Cached._cache_path = None
+
+
+def package_ids(result: dict[str, Any]) -> set[str]:
+    return {
+        p["id"] for entry in result["data"] for op in entry["operators"] for p in op["packages"]
+    }
+
+
+def test_sdk_gets_a_token(sdk: Any) -> None:
+    token = sdk.get_access_token()
+    assert isinstance(token, str)
+    assert token.count(".") == 2
+
+
+def test_sdk_reads_the_catalogue(sdk: Any) -> None:
+    everything = sdk.get_all_packages()
+    ids = package_ids(everything)
+    assert len(ids) >= 3000
+    assert any(i.endswith("-topup") for i in ids)
+    assert everything["pricing"] == {"model": "net_pricing", "discount_percentage": 0}
+
+    sims = sdk.get_sim_packages()
+    assert not any(i.endswith("-topup") for i in package_ids(sims))
+
+    local = sdk.get_local_packages()
+    assert all(e["country_code"] for e in local["data"])
+    global_ = sdk.get_global_packages()
+    assert all(e["country_code"] == "" for e in global_["data"])
+
+    japan = sdk.get_country_packages("JP")
+    assert [e["country_code"] for e in japan["data"]] == ["JP"]
+    assert "moshi-moshi-7days-1gb" in package_ids(japan)
+
+
+def test_sdk_flat_and_paged_reads(sdk: Any) -> None:
+    flat = sdk.get_all_packages(flat=True)
+    assert {"package_id", "price", "net_price", "countries", "operator"} <= set(flat["data"][0])
+    limited = sdk.get_local_packages(limit=5)
+    assert len(limited["data"]) == 5
+
+
+def test_sdk_devices_and_exchange_rates(sdk: Any) -> None:
+    devices = sdk.get_compatible_devices()
+    assert len(devices["data"]) >= 150
+    rates = sdk.get_exchange_rates({"to": "EUR,GBP,JPY"})
+    assert [r["to"] for r in rates["data"]["rates"]] == ["EUR", "GBP", "JPY"]

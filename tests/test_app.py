@@ -1,0 +1,99 @@
+"""Application-wide behaviour: unknown routes, OpenAPI, health, metrics, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from esimhub.db import create_engine
+from esimhub.models import Base
+from tests.conftest import BACKEND, Partnered, new_database
+
+
+async def test_unknown_route_and_method(partner_api: Partnered) -> None:
+    missing = await partner_api.get("/v2/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json() == {"data": [], "meta": {"message": "messages.resource_not_found"}}
+    wrong_method = await partner_api.client.delete("/v2/packages", headers=partner_api.headers)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["data"] == []
+
+
+async def test_openapi_describes_partner_operations(app_client: httpx.AsyncClient) -> None:
+    spec = (await app_client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path in (
+        "/v2/token",
+        "/v2/packages",
+        "/v2/packages/{package_slug}/product-information",
+        "/v2/finance/exchange-rates",
+        "/v2/compatible-devices",
+        "/v2/compatible-devices-lite",
+        "/v2/balance",
+        "/v1/packages",
+        "/v1/token",
+    ):
+        assert path in paths, path
+    token_body = paths["/v2/token"]["post"]["requestBody"]["content"]
+    assert {"application/x-www-form-urlencoded", "multipart/form-data", "application/json"} <= set(
+        token_body
+    )
+    packages_schema = paths["/v2/packages"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
+    assert packages_schema["$ref"].endswith("PackagesResponse")
+    assert "PackageOut" in spec["components"]["schemas"]
+    assert paths["/v2/compatible-devices"]["get"]["deprecated"] is True
+    docs = await app_client.get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+
+
+async def test_healthz_reports_database_and_redis(app_client: httpx.AsyncClient) -> None:
+    response = await app_client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["redis"] == ("ok" if BACKEND == "postgres" else "not configured")
+
+
+async def test_metrics_count_requests_by_route_template(partner_api: Partnered) -> None:
+    await partner_api.get("/v2/packages", params={"filter[country]": "JP"})
+    await partner_api.get("/v2/packages", params={"limit": "x"})
+    metrics = (await partner_api.client.get("/metrics")).text
+    assert (
+        'esimhub_http_requests_total{method="GET",route="/v2/packages",status="200"} 1.0' in metrics
+    )
+    assert (
+        'esimhub_http_requests_total{method="GET",route="/v2/packages",status="422"} 1.0' in metrics
+    )
+    assert (
+        'esimhub_http_requests_total{method="POST",route="/v2/token",status="200"} 1.0' in metrics
+    )
+    assert (
+        'esimhub_http_request_duration_seconds_count{method="GET",route="/v2/packages"} 2.0'
+        in metrics
+    )
+
+
+async def test_migrations_match_the_models(tmp_path: Path) -> None:
+    url, drop = await new_database(tmp_path)
+    engine = create_engine(url)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+        await drop()
+    await asyncio.sleep(0)
