@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,7 +145,7 @@ class PartnerCredentials:
         }
 
 
-PartnerFactory = Callable[..., Awaitable[PartnerCredentials]]
+PartnerFactory = Callable[..., Coroutine[Any, Any, PartnerCredentials]]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import PartnerFactory, Partnered, get_token
+from tests.conftest import Partnered, PartnerFactory, get_token
 
 WELL_KNOWN_IDS = [
     "moshi-moshi-7days-1gb",
@@ -316,7 +316,8 @@ async def test_exchange_rates(partner_api: Partnered) -> None:
 async def test_compatible_devices(partner_api: Partnered) -> None:
     full = (await partner_api.get("/v2/compatible-devices")).json()
     lite = (await partner_api.get("/v2/compatible-devices-lite")).json()
-    assert set(full) == {"data"} and set(lite) == {"data"}
+    assert set(full) == {"data"}
+    assert set(lite) == {"data"}
     assert len(full["data"]) >= 150
     assert len(lite["data"]) == len(full["data"])
     assert all(set(d) == {"os", "brand", "name"} for d in lite["data"])

@@ -10,7 +10,7 @@ class Meta(BaseModel):
 
 
 class TokenData(BaseModel):
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
     expires_in: int
     access_token: str
 

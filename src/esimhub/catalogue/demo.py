@@ -19,9 +19,35 @@ import pycountry
 SEED = 20261124
 
 # Territories with no commercial mobile market, or that partners may not sell to.
-EXCLUDED = set(
-    "AQ BV HM TF UM IO GS PN TK NU NF CX CC SJ EH KP IR SY CU SH WF BL PM YT AX VA BQ".split()
-)
+EXCLUDED = {
+    "AQ",
+    "BV",
+    "HM",
+    "TF",
+    "UM",
+    "IO",
+    "GS",
+    "PN",
+    "TK",
+    "NU",
+    "NF",
+    "CX",
+    "CC",
+    "SJ",
+    "EH",
+    "KP",
+    "IR",
+    "SY",
+    "CU",
+    "SH",
+    "WF",
+    "BL",
+    "PM",
+    "YT",
+    "AX",
+    "VA",
+    "BQ",
+}
 
 COMMON_NAMES = {
     "BO": "Bolivia",
@@ -154,7 +180,28 @@ VOICE_COUNTRIES = {
     "MX": "Hola Talk",
 }
 
-SYLLABLES = "ka lu mi no ra ve zo ta pe li su da fo gi ha ne bo ri sa to".split()
+SYLLABLES = [
+    "ka",
+    "lu",
+    "mi",
+    "no",
+    "ra",
+    "ve",
+    "zo",
+    "ta",
+    "pe",
+    "li",
+    "su",
+    "da",
+    "fo",
+    "gi",
+    "ha",
+    "ne",
+    "bo",
+    "ri",
+    "sa",
+    "to",
+]
 SUFFIXES = ["Mobile", "Connect", "Telecom", "Wireless", "Net", "Link", "Air", "Cell"]
 PALETTES = [
     ("light", "#0f766e", "#14b8a6"),
@@ -180,6 +227,8 @@ def country_title(code: str) -> str:
     if code in COMMON_NAMES:
         return COMMON_NAMES[code]
     country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        raise ValueError(f"unknown country code {code!r}")
     return str(getattr(country, "common_name", None) or country.name)
 
 

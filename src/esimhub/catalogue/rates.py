@@ -5,7 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 # The set GET /packages answers with in min_price (reference §3.2); one set is used everywhere.
-CURRENCIES = "AUD BRL GBP CAD AED EUR INR IDR ILS JPY KWD MYR MXN SGD ZAR KRW USD VND".split()
+CURRENCIES = [
+    "AUD",
+    "BRL",
+    "GBP",
+    "CAD",
+    "AED",
+    "EUR",
+    "INR",
+    "IDR",
+    "ILS",
+    "JPY",
+    "KWD",
+    "MYR",
+    "MXN",
+    "SGD",
+    "ZAR",
+    "KRW",
+    "USD",
+    "VND",
+]
 # Rendered as whole numbers, as Airalo does.
 INTEGRAL = frozenset({"IDR", "JPY", "KRW", "VND"})
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date as Date
 from decimal import Decimal
 from typing import Any
 
@@ -157,8 +157,8 @@ def _rows(
                 )
                 if progress is not None:
                     progress(1)
-    for operator in operators:
-        operator["country_codes"] = [c for c in operator["country_codes"] if c]
+    for row in operators:
+        row["country_codes"] = [c for c in row["country_codes"] if c]
     return list(destinations.values()), operators, packages
 
 
@@ -280,7 +280,7 @@ async def exchange_rates(
     day = clock.now().date().isoformat()
     if date:
         try:
-            day = Date.fromisoformat(date).isoformat()
+            day = dt.date.fromisoformat(date).isoformat()
         except ValueError:
             errors["date"] = "The date does not match the format Y-m-d."
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):

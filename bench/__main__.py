@@ -1,0 +1,130 @@
+"""Catalogue and token-resolution benchmark against a live esimhub on loopback.
+
+Every figure is also given as a ratio to a baseline measured in the same run (an authenticated
+request answered by a tiny in-memory route), because absolute times on shared machines are noisy.
+
+    python -m bench [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from esimhub import db
+from esimhub.app import create_app
+from esimhub.auth import service as auth
+from esimhub.catalogue import service as catalogue
+from esimhub.cli.common import transaction
+from esimhub.config import Settings
+from esimhub.kit.clock import Clock
+
+
+async def _prepare(settings: Settings) -> tuple[str, str, int]:
+    await asyncio.to_thread(db.upgrade, settings.database_url)
+    async with transaction(settings) as session:
+        summary = await catalogue.generate_demo(session, clock=Clock())
+        created = await auth.create_partner(session, settings=settings, clock=Clock(), name="Bench")
+    return created.client_id, created.client_secret, summary.packages
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _time(call: Callable[[], httpx.Response], rounds: int, expect: int = 200) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        response = call()
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == expect, response.text[:200]
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        client_id, secret, package_count = asyncio.run(_prepare(settings))
+        port = _port()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                form = {
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "grant_type": "client_credentials",
+                }
+                token = client.post("/v2/token", data=form).json()["data"]["access_token"]
+                auth_header = {"Authorization": f"Bearer {token}"}
+
+                def get(path: str, **headers: str) -> Callable[[], httpx.Response]:
+                    return lambda: client.get(path, headers={**auth_header, **headers})
+
+                full = "/v2/packages?include=topup"
+                cold = _time(get(full), 1)[0]
+                size = len(client.get(full, headers=auth_header).content)
+                etag = client.get(full, headers=auth_header).headers["etag"]
+                rows = [
+                    (
+                        "baseline: GET /v2/compatible-devices-lite",
+                        _time(get("/v2/compatible-devices-lite"), args.rounds),
+                    ),
+                    ("GET /v2/packages?include=topup (full)", _time(get(full), args.rounds)),
+                    (
+                        "GET /v2/packages?filter[country]=JP",
+                        _time(get("/v2/packages?filter%5Bcountry%5D=JP"), args.rounds),
+                    ),
+                    (
+                        "GET /v2/packages?limit=25&page=3",
+                        _time(get("/v2/packages?limit=25&page=3"), args.rounds),
+                    ),
+                    (
+                        "GET full catalogue, If-None-Match → 304",
+                        _time(get(full, **{"If-None-Match": etag}), args.rounds, 304),
+                    ),
+                    (
+                        "POST /v2/token",
+                        _time(lambda: client.post("/v2/token", data=form), args.rounds),
+                    ),
+                ]
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    baseline = statistics.median(rows[0][1])
+    print(
+        f"catalogue: {package_count} packages, full response {size / 1e6:.2f} MB; first (cold) render {cold * 1000:.0f} ms"
+    )
+    print(f"{'scenario':48} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
+    for name, samples in rows:
+        median = statistics.median(samples)
+        p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) >= 10 else max(samples)
+        print(f"{name:48} {median * 1000:10.2f} {p90 * 1000:8.2f} {median / baseline:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
