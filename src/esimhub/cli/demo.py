@@ -49,7 +49,7 @@ async def prepare(settings: Settings, *, base_url: str) -> None:
         markup=False,
     )
     console.print(
-        f"  curl -s '{base_url}/v2/packages?filter[country]=JP' -H \"Authorization: Bearer $TOKEN\"\n",
+        f"  curl -sg '{base_url}/v2/packages?filter[country]=JP' -H \"Authorization: Bearer $TOKEN\"\n",
         soft_wrap=True,
         markup=False,
     )
