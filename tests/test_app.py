@@ -6,10 +6,13 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
+from esimhub.config import Settings
 from esimhub.db import create_engine
 from esimhub.models import Base
 from tests.conftest import BACKEND, Partnered, new_database
@@ -97,3 +100,21 @@ async def test_migrations_match_the_models(tmp_path: Path) -> None:
         await engine.dispose()
         await drop()
     await asyncio.sleep(0)
+
+
+def test_production_refuses_unsafe_settings() -> None:
+    with pytest.raises(ValidationError, match="ESIMHUB_SECRET_KEY"):
+        Settings(env="production")
+    with pytest.raises(ValidationError, match="at least 32"):
+        Settings(env="production", secret_key="short")
+    strong = "k" * 40
+    with pytest.raises(ValidationError, match="CLOCK_CONTROL"):
+        Settings(env="production", secret_key=strong, clock_control=True)
+    production = Settings(env="production", secret_key=strong)
+    assert production.clock_control_enabled is False
+    assert production.private_webhook_targets_allowed is False
+    assert Settings(
+        env="production", secret_key=strong, webhooks_allow_private_targets=True
+    ).private_webhook_targets_allowed
+    assert Settings(env="sandbox").clock_control_enabled is True
+    assert Settings().private_webhook_targets_allowed is True

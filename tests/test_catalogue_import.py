@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,7 +178,7 @@ async def test_a_new_catalogue_version_reaches_running_servers(
     assert second.headers["etag"] != first.headers["etag"]
 
 
-def test_pages_and_bare_lists_are_accepted(tmp_path: Path) -> None:
+def test_pages_and_bare_lists_are_accepted() -> None:
     from esimhub.catalogue import demo
 
     document = demo.generate()

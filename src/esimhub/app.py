@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from esimhub import __version__
+from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import router as catalogue_router
 from esimhub.config import Settings, get_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(_v1_router(), prefix="/v1", deprecated=True)
+    app.include_router(admin_router)
     app.include_router(images_router)
 
     @app.get("/healthz", include_in_schema=False)
