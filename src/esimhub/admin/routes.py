@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from esimhub.admin.dependencies import AdminAccess
 from esimhub.auth import service as auth
+from esimhub.auth.schemas import partner_summary
 from esimhub.catalogue import service as catalogue
 from esimhub.db import SessionDep
 from esimhub.errors import NotFound, ValidationFailed
-from esimhub.kit.money import to_cents, wire_string
+from esimhub.kit.money import to_cents
 from esimhub.runtime import RuntimeDep
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
@@ -47,22 +48,7 @@ def _cents(value: str, field: str) -> int:
 async def list_partners(_: AdminAccess, session: SessionDep) -> dict[str, Any]:
     """Every partner with its balance."""
     rows = await auth.list_partners(session)
-    return {
-        "data": [
-            {
-                "id": p.id,
-                "name": p.name,
-                "client_id": p.client_id,
-                "sandbox": p.is_sandbox,
-                "pricing_model": p.pricing_model,
-                "discount_percentage": p.discount_percentage,
-                "balance": wire_string(balance),
-                "credit_limit": wire_string(p.credit_limit_cents),
-                "ip_allowlist": p.ip_allowlist,
-            }
-            for p, balance in rows
-        ]
-    }
+    return {"data": [partner_summary(p, balance) for p, balance in rows]}
 
 
 @router.post("/partners", status_code=201)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
+
+from esimhub.kit.money import wire_string
+from esimhub.models import Partner
 
 
 class Meta(BaseModel):
@@ -24,3 +29,18 @@ class TokenRequest(BaseModel):
     client_id: str
     client_secret: str
     grant_type: str = "client_credentials"
+
+
+def partner_summary(partner: Partner, balance_cents: int) -> dict[str, Any]:
+    """A partner as the admin API and ``esimhub partner list --json`` show it (never its secret)."""
+    return {
+        "id": partner.id,
+        "name": partner.name,
+        "client_id": partner.client_id,
+        "sandbox": partner.is_sandbox,
+        "pricing_model": partner.pricing_model,
+        "discount_percentage": partner.discount_percentage,
+        "balance": wire_string(balance_cents),
+        "credit_limit": wire_string(partner.credit_limit_cents),
+        "ip_allowlist": partner.ip_allowlist,
+    }

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service
+from esimhub.auth.schemas import partner_summary
 from esimhub.cli.common import clock, console, errors, run
 from esimhub.config import get_settings
 from esimhub.kit.money import to_cents, wire_string
@@ -88,24 +89,7 @@ def list_partners(
     """List partners with their balance, credit limit and mode."""
     rows = run(service.list_partners)
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": p.id,
-                        "name": p.name,
-                        "client_id": p.client_id,
-                        "sandbox": p.is_sandbox,
-                        "pricing_model": p.pricing_model,
-                        "discount_percentage": p.discount_percentage,
-                        "balance": wire_string(balance),
-                        "credit_limit": wire_string(p.credit_limit_cents),
-                        "ip_allowlist": p.ip_allowlist,
-                    }
-                    for p, balance in rows
-                ]
-            )
-        )
+        print(json.dumps([partner_summary(p, balance) for p, balance in rows]))
         return
     table = Table(
         "id", "name", "client_id", "mode", "pricing", "balance", "credit limit", "IP allowlist"
