@@ -44,6 +44,21 @@ async def test_export_then_import_round_trips(settings: Settings, clock: FrozenC
     assert await export(settings, clock) == exported
 
 
+SIM_PACKAGE = {
+    "id": "change-in-7days-1gb",
+    "type": "sim",
+    "price": 4,
+    "net_price": 1.8,
+    "amount": 1024,
+    "day": 7,
+    "is_unlimited": False,
+    "title": "1 GB - 7 days",
+    "data": "1 GB",
+    "voice": None,
+    "text": None,
+}
+
+
 @pytest.mark.usefixtures("restore_demo")
 async def test_import_a_snapshot_in_airalos_shape(
     settings: Settings, clock: FrozenClock, partner_api: Partnered
@@ -63,32 +78,8 @@ async def test_import_a_snapshot_in_airalos_shape(
                         "type": "local",
                         "is_roaming": True,
                         "packages": [
-                            {
-                                "id": "change-in-7days-1gb",
-                                "type": "sim",
-                                "price": 4,
-                                "net_price": 1.8,
-                                "amount": 1024,
-                                "day": 7,
-                                "is_unlimited": False,
-                                "title": "1 GB - 7 days",
-                                "data": "1 GB",
-                                "voice": None,
-                                "text": None,
-                            },
-                            {
-                                "id": "change-in-7days-1gb-topup",
-                                "type": "topup",
-                                "price": 4,
-                                "net_price": 1.8,
-                                "amount": 1024,
-                                "day": 7,
-                                "is_unlimited": False,
-                                "title": "1 GB - 7 days",
-                                "data": "1 GB",
-                                "voice": None,
-                                "text": None,
-                            },
+                            SIM_PACKAGE,
+                            {**SIM_PACKAGE, "id": "change-in-7days-1gb-topup", "type": "topup"},
                         ],
                         "apn_type": "manual",
                         "apn_value": "globaldata",

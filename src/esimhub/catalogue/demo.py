@@ -253,6 +253,11 @@ class _Prices:
         retail = self.level * gb**0.72 * (1 + days / 100)
         return self._pair(retail)
 
+    def voice_plan(self, gb: int, days: int, minutes: int) -> tuple[float, float]:
+        # A phone number and minutes add about 5 USD retail per 100 minutes, half of it at cost.
+        price, net = self.data_plan(gb, days)
+        return price + minutes / 20, round(net + minutes / 40, 2)
+
     def unlimited(self, days: int) -> tuple[float, float]:
         return self._pair(self.level * 1.2 * days**0.7)
 
@@ -507,9 +512,7 @@ def _local_entry(code: str, ids: _Ids) -> dict[str, Any]:
             _package(
                 ids.package(f"{voice_prefix}-{days}days-{gb}gb"),
                 "sim",
-                (lambda p: (p[0] + minutes / 20, round(p[1] + minutes / 40, 2)))(
-                    prices.data_plan(gb, days)
-                ),
+                prices.voice_plan(gb, days, minutes),
                 gb=gb,
                 days=days,
                 voice=minutes,

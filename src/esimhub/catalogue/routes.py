@@ -108,8 +108,8 @@ async def list_packages(
     view = snapshot.view(variant)
     selected = view.select(filter_type, filter_country.upper() if filter_country else None)
     window = pagination.window(len(selected), page_request, runtime.settings.packages_default_limit)
-    envelope = pagination.envelope(
-        [], window, path=path, query=query, per_page_text=page_request.per_page_text
+    links, meta = pagination.links_and_meta(
+        window, path=path, query=query, per_page_text=page_request.per_page_text
     )
     blobs = b",".join(view.blobs[i] for i in selected[window.start : window.stop])
     body = b"".join(
@@ -119,9 +119,9 @@ async def list_packages(
             b',"data":[',
             blobs,
             b'],"links":',
-            _compact(envelope["links"]),
+            _compact(links),
             b',"meta":',
-            _compact(envelope["meta"]),
+            _compact(meta),
             b"}",
         ]
     )

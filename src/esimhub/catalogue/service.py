@@ -280,10 +280,10 @@ async def exchange_rates(
     day = clock.now().date().isoformat()
     if date:
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+                raise ValueError(date)
             day = dt.date.fromisoformat(date).isoformat()
         except ValueError:
-            errors["date"] = "The date does not match the format Y-m-d."
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
             errors["date"] = "The date does not match the format Y-m-d."
     wanted: list[str] | None = None
     if to:

@@ -65,6 +65,39 @@ def window(total: int, request: PageRequest, default_limit: int | None) -> PageW
     return PageWindow(start, stop, request.page, last_page, per_page, total)
 
 
+def links_and_meta(
+    page: PageWindow,
+    *,
+    path: str,
+    query: Mapping[str, str],
+    per_page_text: str | None,
+    message: str = "success",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Laravel's ``links`` and ``meta``; links keep the caller's query with ``page`` replaced."""
+
+    def link(number: int) -> str:
+        return f"{path}?{urlencode({**query, 'page': str(number)})}"
+
+    empty = page.start >= page.stop
+    links = {
+        "first": link(1),
+        "last": link(page.last_page),
+        "prev": link(page.current_page - 1) if page.current_page > 1 else None,
+        "next": link(page.current_page + 1) if page.current_page < page.last_page else None,
+    }
+    meta = {
+        "message": message,
+        "current_page": page.current_page,
+        "from": None if empty else page.start + 1,
+        "last_page": page.last_page,
+        "path": path,
+        "per_page": per_page_text if per_page_text is not None else str(page.per_page),
+        "to": None if empty else page.stop,
+        "total": page.total,
+    }
+    return links, meta
+
+
 def envelope(
     items: Sequence[Any],
     page: PageWindow,
@@ -74,28 +107,8 @@ def envelope(
     per_page_text: str | None,
     message: str = "success",
 ) -> dict[str, Any]:
-    """Wrap one page of ``items``; links keep the caller's query string with ``page`` replaced."""
-
-    def link(number: int) -> str:
-        return f"{path}?{urlencode({**query, 'page': str(number)})}"
-
-    empty = page.start >= page.stop
-    return {
-        "data": list(items),
-        "links": {
-            "first": link(1),
-            "last": link(page.last_page),
-            "prev": link(page.current_page - 1) if page.current_page > 1 else None,
-            "next": link(page.current_page + 1) if page.current_page < page.last_page else None,
-        },
-        "meta": {
-            "message": message,
-            "current_page": page.current_page,
-            "from": None if empty else page.start + 1,
-            "last_page": page.last_page,
-            "path": path,
-            "per_page": per_page_text if per_page_text is not None else str(page.per_page),
-            "to": None if empty else page.stop,
-            "total": page.total,
-        },
-    }
+    """One page of ``items`` in the paginator envelope."""
+    links, meta = links_and_meta(
+        page, path=path, query=query, per_page_text=per_page_text, message=message
+    )
+    return {"data": list(items), "links": links, "meta": meta}
