@@ -1,7 +1,7 @@
 """Fixtures: a real database (SQLite, or PostgreSQL + Redis), a frozen clock, factories, clients.
 
 ``ESIMHUB_TEST_BACKEND`` picks the pass (``scripts/test`` runs both). Each run migrates a fresh
-database, loads the demo catalogue once, and empties the partner tables after every test.
+database, loads the demo catalogue once, and empties the partner tables (and everything partners own) after every test.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import db
@@ -32,7 +32,19 @@ from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
-from esimhub.models import LedgerEntry, Partner
+from esimhub.models import (
+    Brand,
+    IdempotencyKey,
+    LedgerEntry,
+    MailMessage,
+    Operator,
+    Order,
+    Partner,
+    Refund,
+    Sim,
+    SimPackage,
+    Voucher,
+)
 
 BACKEND = os.environ.get("ESIMHUB_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -120,8 +132,11 @@ def clock() -> FrozenClock:
 async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
     yield
     async with transaction(Settings(database_url=database_url)) as session:
+        for table in (MailMessage, IdempotencyKey, Refund, Voucher, SimPackage, Sim, Order, Brand):
+            await session.execute(delete(table))
         await session.execute(delete(LedgerEntry))
         await session.execute(delete(Partner))
+        await session.execute(update(Operator).values(supply="generated"))
 
 
 @pytest.fixture
@@ -189,6 +204,20 @@ class Partnered:
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         return await self.client.get(url, headers=headers, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.post(url, headers=headers, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.put(url, headers=headers, **kwargs)
+
+    async def order(self, package_id: str = "kallur-digital-7days-1gb", **fields: Any) -> Any:
+        """Place an order that must succeed; its ``data``."""
+        response = await self.post("/v2/orders", json={"package_id": package_id, **fields})
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
 
 
 @pytest.fixture

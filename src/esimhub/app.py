@@ -19,11 +19,14 @@ from esimhub.catalogue.routes import router as catalogue_router
 from esimhub.config import Settings, get_settings
 from esimhub.db import create_engine, create_sessionmaker
 from esimhub.errors import install_error_handlers
+from esimhub.esims.routes import public_router as qr_router
+from esimhub.esims.routes import router as esims_router
 from esimhub.kit.clock import Clock
 from esimhub.metrics import Metrics, MetricsMiddleware
 from esimhub.ordering.routes import router as ordering_router
 from esimhub.runtime import Runtime
 from esimhub.web.images import router as images_router
+from esimhub.web.share import router as share_router
 
 log = logging.getLogger("esimhub")
 
@@ -34,12 +37,24 @@ Point an Airalo client at this host: request a token with `POST /v2/token`, then
 """
 
 # Deprecated v1 operations (reference §4): the same handlers under /v1.
-V1_PATHS = {"/token", "/packages", "/compatible-devices"}
+V1_PATHS = {
+    "/token",
+    "/packages",
+    "/compatible-devices",
+    "/orders",
+    "/orders/{order_id}",
+    "/orders/topups",
+    "/sims",
+    "/sims/{sim_iccid}",
+    "/sims/{iccid}/topups",
+    "/sims/{iccid}/packages",
+}
+PARTNER_ROUTERS = (auth_router, catalogue_router, ordering_router, esims_router)
 
 
 def _v1_router() -> APIRouter:
     router = APIRouter()
-    for source in (auth_router, catalogue_router):
+    for source in PARTNER_ROUTERS:
         for route in source.routes:
             if getattr(route, "path", None) in V1_PATHS:
                 router.routes.append(route)
@@ -84,12 +99,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_exception_handler(Exception, on_unexpected)
 
     v2 = APIRouter(prefix="/v2")
-    for router in (auth_router, catalogue_router, ordering_router):
+    for router in PARTNER_ROUTERS:
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(_v1_router(), prefix="/v1", deprecated=True)
     app.include_router(admin_router)
     app.include_router(images_router)
+    app.include_router(qr_router)
+    app.include_router(share_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -39,6 +39,25 @@ class Settings(BaseSettings):
     partner_cache_seconds: float = Field(default=5.0, ge=0)
     # How often a process checks whether another process changed the catalogue.
     catalogue_check_seconds: float = Field(default=2.0, ge=0)
+    # eSIM profiles minted on demand: ICCID issuer prefix (digits; "89" is the telecom industry
+    # identifier) and the SM-DP+ address put in their activation codes. Operators can override both
+    # by importing their own profiles (``esimhub inventory import``).
+    iccid_prefix: str = Field(default="8999", pattern=r"^89[0-9]{0,8}$")
+    smdp_address: str = "smdp.esimhub.test"
+    # How long a qrcode_url stays valid, counted from the eSIM's issue (Airalo's run ~3 years).
+    qr_url_lifetime_seconds: int = Field(default=94_608_000, gt=0)
+    # Ordering a package id that does not exist: "business" answers {"code":34,...} as public
+    # integration tests expect; "validation" answers {"data":{"package_id":"The selected package is
+    # invalid."},...} as the submit-order page shows. See docs/compatibility.md.
+    unknown_package_error: Literal["business", "validation"] = "business"
+    # Page size of GET /orders and GET /sims when the client sends no limit.
+    list_default_limit: int = Field(default=50, gt=0)
+    # How long an Idempotency-Key and its stored response are kept.
+    idempotency_key_hours: int = Field(default=24, ge=24)
+    # Outgoing mail (eSIM sharing emails): smtp://user:password@host:port or smtps://...; unset,
+    # mail is kept in the database for `esimhub mail list`.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "esimhub <no-reply@esimhub.test>"
     clock_control: bool | None = None
     webhooks_allow_private_targets: bool | None = None
     log_level: str = "INFO"

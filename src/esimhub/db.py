@@ -65,4 +65,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens when the route returns, before the response is sent, so a
+# client that got 200 can read what it wrote, and a failing commit answers an error, not a 200.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

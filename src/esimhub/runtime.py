@@ -39,3 +39,9 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def public_base_url(request: Request, runtime: Runtime) -> str:
+    """The absolute URL clients reach us on: configured, or the one this request came in on."""
+    configured = runtime.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")

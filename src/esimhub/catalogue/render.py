@@ -145,12 +145,12 @@ def _image(image: dict[str, Any] | None, base_url: str) -> dict[str, Any] | None
     return {**image, "url": base_url + url if url.startswith("/") else url}
 
 
-def _table(cents: int, rates: dict[str, Decimal]) -> dict[str, int | float]:
+def price_table(cents: int, rates: dict[str, Decimal]) -> dict[str, int | float]:
     return {c: convert(cents, rates[c], integral=c in INTEGRAL) for c in CURRENCIES if c in rates}
 
 
 def package_dict(package: Package, rates: dict[str, Decimal], net: bool) -> dict[str, Any]:
-    prices: dict[str, Any] = {"recommended_retail_price": _table(package.price_cents, rates)}
+    prices: dict[str, Any] = {"recommended_retail_price": price_table(package.price_cents, rates)}
     body: dict[str, Any] = {
         "id": package.id,
         "type": package.type,
@@ -158,7 +158,7 @@ def package_dict(package: Package, rates: dict[str, Decimal], net: bool) -> dict
     }
     if net:
         body["net_price"] = wire_number(package.net_price_cents)
-        prices = {"net_price": _table(package.net_price_cents, rates), **prices}
+        prices = {"net_price": price_table(package.net_price_cents, rates), **prices}
     body.update(
         amount=package.amount_mb,
         day=package.days,
@@ -224,8 +224,8 @@ def render_entries(
         ]
         min_price: dict[str, Any] = {}
         if net:
-            min_price["net_price"] = _table(min(p.net_price_cents for p in sims), rates)
-        min_price["recommended_retail_price"] = _table(min(p.price_cents for p in sims), rates)
+            min_price["net_price"] = price_table(min(p.net_price_cents for p in sims), rates)
+        min_price["recommended_retail_price"] = price_table(min(p.price_cents for p in sims), rates)
         body = {
             "slug": destination.slug,
             "country_code": destination.country_code,

@@ -17,16 +17,11 @@ from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
 from esimhub.errors import ValidationFailed
 from esimhub.kit import pagination
-from esimhub.runtime import RuntimeDep
+from esimhub.runtime import RuntimeDep, public_base_url
 
 router = APIRouter(tags=["catalogue"])
 
 FILTERS = ("type", "country")
-
-
-def base_url(request: Request, runtime: RuntimeDep) -> str:
-    configured = runtime.settings.public_base_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 def _filter_errors(request: Request, kind: str | None, country: str | None) -> dict[str, str]:
@@ -86,7 +81,7 @@ async def list_packages(
 
     snapshot = await runtime.catalogue.current()
     language = negotiate_language(request.headers.get("accept-language"))
-    base = base_url(request, runtime)
+    base = public_base_url(request, runtime)
     variant = Variant(
         language=language,
         include_topup="topup" in (include or "").split(","),

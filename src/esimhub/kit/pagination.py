@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -112,3 +113,26 @@ def envelope(
         page, path=path, query=query, per_page_text=per_page_text, message=message
     )
     return {"data": list(items), "links": links, "meta": meta}
+
+
+def created_range(
+    text: str | None, key: str = "filter.created_at"
+) -> tuple[datetime | None, datetime | None]:
+    """``filter[created_at]=2024-01-01 - 2024-01-31`` → [start of first day, start of day after)."""
+    if text is None or not text.strip():
+        return None, None
+    first, sep, last = text.partition(" - ")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError as exc:
+        raise ValidationFailed(
+            {key: "The created at filter must be a date range as Y-m-d - Y-m-d."}
+        ) from exc
+    begin = datetime.combine(start, time.min, tzinfo=UTC)
+    return begin, datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
+
+
+def includes(text: str | None) -> frozenset[str]:
+    """``include=sims, user`` → {"sims", "user"}; unknown values are the caller's to ignore."""
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())

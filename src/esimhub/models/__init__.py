@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -12,12 +12,15 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -32,10 +35,29 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use the clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: DateTime(timezone=True),
+        datetime: UTCDateTime(),
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
@@ -59,6 +81,9 @@ class Partner(Base):
     pricing_model: Mapped[str] = mapped_column(String(32), default="net_pricing")
     discount_percentage: Mapped[int] = mapped_column(Integer, default=0)
     ip_allowlist: Mapped[list[Any]] = mapped_column(default=list)
+    # Bumped by every money-moving write: updating the row first takes a row lock (PostgreSQL) or
+    # the write lock (SQLite), so a partner's balance checks and debits happen one at a time.
+    ledger_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
 
 
@@ -128,6 +153,8 @@ class Operator(Base):
     coverages: Mapped[list[Any]] = mapped_column(default=list)
     country_codes: Mapped[list[Any]] = mapped_column(default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # generated: profiles minted on demand; pool: drawn from profiles imported from the SM-DP+.
+    supply: Mapped[str] = mapped_column(String(16), default="generated", server_default="generated")
 
 
 class Package(Base):
@@ -163,3 +190,183 @@ class ExchangeRate(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # units of ``currency`` per 1 USD
     rate: Mapped[Any] = mapped_column(Numeric(20, 8))
+
+
+# Orders, eSIMs and what hangs off them refer to catalogue rows by id without foreign keys and keep
+# a snapshot of what was sold: the catalogue is replaced wholesale on import, the sales never are.
+
+
+class Brand(Base):
+    """A partner's brand settings: the name orders refer to by ``brand_settings_name``."""
+
+    __tablename__ = "brands"
+    __table_args__ = (UniqueConstraint("partner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(120))
+    logo_url: Mapped[str | None] = mapped_column(Text)
+    color: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), default="", index=True)
+    type: Mapped[str] = mapped_column(String(8))  # sim | topup
+    status: Mapped[str] = mapped_column(String(32), default="completed")
+    quantity: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
+    topup_sim_id: Mapped[int | None] = mapped_column(BigInteger)  # the eSIM a top-up was for
+    is_sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    # what was sold, as it was in the catalogue at the time
+    package_id: Mapped[str] = mapped_column(String(100), index=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger)
+    package_title: Mapped[str] = mapped_column(String(300))  # "Kallur Digital-1 GB - 7 Days"
+    data_label: Mapped[str] = mapped_column(String(32))
+    days: Mapped[int] = mapped_column(Integer)
+    amount_mb: Mapped[int] = mapped_column(Integer)
+    is_unlimited: Mapped[bool] = mapped_column(Boolean, default=False)
+    voice_minutes: Mapped[int | None] = mapped_column(Integer)
+    sms: Mapped[int | None] = mapped_column(Integer)
+    esim_type: Mapped[str] = mapped_column(String(32))
+    manual_installation: Mapped[str | None] = mapped_column(Text)
+    qr_installation: Mapped[str | None] = mapped_column(Text)
+    # money, USD cents: prices per unit, and what the partner's balance was debited per unit
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    net_price_cents: Mapped[int] = mapped_column(BigInteger)
+    pricing_model: Mapped[str] = mapped_column(String(32))
+    discount_percentage: Mapped[int] = mapped_column(Integer, default=0)
+    unit_paid_cents: Mapped[int] = mapped_column(BigInteger)
+    debited_cents: Mapped[int] = mapped_column(BigInteger)  # 0 for sandbox partners
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Sim(Base):
+    """An eSIM profile. Pool profiles wait here with no partner until an order draws them."""
+
+    __tablename__ = "sims"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    iccid: Mapped[str] = mapped_column(String(22), unique=True)
+    operator_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # generated | pool
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    smdp_address: Mapped[str] = mapped_column(String(255))
+    matching_id: Mapped[str] = mapped_column(String(255))
+    confirmation_code: Mapped[str | None] = mapped_column(String(64))
+    imsis: Mapped[list[Any] | None]
+    msisdn: Mapped[str | None] = mapped_column(String(32))
+    apn: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_roaming: Mapped[bool] = mapped_column(Boolean, default=True)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
+    share_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    access_code: Mapped[str | None] = mapped_column(String(8))
+    share_failures: Mapped[int] = mapped_column(Integer, default=0)
+    share_locked_until: Mapped[datetime | None]
+    qr_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    qr_svg: Mapped[str | None] = mapped_column(Text)
+    refunded_at: Mapped[datetime | None]
+    recycled_at: Mapped[datetime | None]
+    imported_at: Mapped[datetime | None]
+    issued_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SimPackage(Base):
+    """One package on an eSIM's queue: the original purchase, then each top-up."""
+
+    __tablename__ = "sim_packages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sims.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    package_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    data_label: Mapped[str] = mapped_column(String(32))
+    amount_mb: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    is_unlimited: Mapped[bool] = mapped_column(Boolean, default=False)
+    voice_minutes: Mapped[int | None] = mapped_column(Integer)
+    sms: Mapped[int | None] = mapped_column(Integer)
+    short_info: Mapped[str | None] = mapped_column(Text)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    net_price_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="NOT_ACTIVE")
+    activated_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Voucher(Base):
+    __tablename__ = "vouchers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # esim | airmoney
+    code: Mapped[str] = mapped_column(String(255), unique=True)
+    package_id: Mapped[str | None] = mapped_column(String(100))
+    booking_reference: Mapped[str | None] = mapped_column(String(255))
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)  # airmoney value per use
+    usage_limit: Mapped[int | None] = mapped_column(Integer)
+    is_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    debited_cents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    iccids: Mapped[list[Any]]
+    reason: Mapped[str] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # approved | rejected
+    credited_cents: Mapped[int | None] = mapped_column(BigInteger)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """The stored answer to a money-moving POST, replayed when the same key comes again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("partner_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MailMessage(Base):
+    """Mail to end users: kept here, and sent through SMTP when one is configured."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    cc: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # [{"filename", "content_type", "sim_id"}]: rendered from the eSIM when sent
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # sent | failed | kept
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

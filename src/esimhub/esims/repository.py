@@ -1,0 +1,160 @@
+"""SQL of the eSIM area. Every partner-facing query is scoped to the partner here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.models import Brand, Order, Sim, SimPackage
+
+
+async def by_iccid(session: AsyncSession, partner_id: int, iccid: str) -> Sim | None:
+    query = select(Sim).where(Sim.iccid == iccid, Sim.partner_id == partner_id)
+    return (await session.scalars(query)).first()
+
+
+async def by_id(session: AsyncSession, sim_id: int) -> Sim | None:
+    return await session.get(Sim, sim_id)
+
+
+async def by_share_id(session: AsyncSession, share_id: str) -> Sim | None:
+    return (await session.scalars(select(Sim).where(Sim.share_id == share_id))).first()
+
+
+async def iccids_owned(session: AsyncSession, partner_id: int, iccids: Sequence[str]) -> set[str]:
+    query = select(Sim.iccid).where(Sim.partner_id == partner_id, Sim.iccid.in_(iccids))
+    return set((await session.scalars(query)).all())
+
+
+async def of_partner_by_iccids(
+    session: AsyncSession, partner_id: int, iccids: Sequence[str]
+) -> Sequence[Sim]:
+    query = select(Sim).where(Sim.partner_id == partner_id, Sim.iccid.in_(iccids))
+    return (await session.scalars(query)).all()
+
+
+async def pool_available(session: AsyncSession, operator_id: int) -> int:
+    query = select(func.count(Sim.id)).where(
+        Sim.operator_id == operator_id, Sim.source == "pool", Sim.order_id.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def claim_pool(session: AsyncSession, operator_id: int, quantity: int) -> Sequence[Sim]:
+    """Lock and return up to ``quantity`` unissued pool profiles of the operator.
+
+    ``SKIP LOCKED`` lets concurrent orders of different partners take different profiles instead
+    of waiting for each other; SQLite has one writer at a time and ignores the clause.
+    """
+    query = (
+        select(Sim)
+        .where(Sim.operator_id == operator_id, Sim.source == "pool", Sim.order_id.is_(None))
+        .order_by(Sim.id)
+        .limit(quantity)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def existing_iccids(session: AsyncSession, iccids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(iccids), 500):
+        chunk = iccids[start : start + 500]
+        found.update((await session.scalars(select(Sim.iccid).where(Sim.iccid.in_(chunk)))).all())
+    return found
+
+
+async def packages_of(session: AsyncSession, sim_id: int) -> Sequence[SimPackage]:
+    query = select(SimPackage).where(SimPackage.sim_id == sim_id).order_by(SimPackage.id)
+    return (await session.scalars(query)).all()
+
+
+async def current_package(session: AsyncSession, sim_id: int) -> SimPackage | None:
+    """The first package of the queue that is not used up or expired."""
+    query = (
+        select(SimPackage)
+        .where(SimPackage.sim_id == sim_id, SimPackage.status.in_(["NOT_ACTIVE", "ACTIVE"]))
+        .order_by(SimPackage.id)
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+@dataclass(frozen=True)
+class SimFilters:
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # exclusive
+    iccid: str | None = None
+
+
+def _sims_query(partner_id: int, filters: SimFilters) -> Select[Sim]:
+    query = select(Sim).where(Sim.partner_id == partner_id)
+    if filters.created_from is not None:
+        query = query.where(Sim.issued_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(Sim.issued_at < filters.created_to)
+    if filters.iccid:
+        query = query.where(Sim.iccid.contains(filters.iccid, autoescape=True))
+    return query
+
+
+async def count_sims(session: AsyncSession, partner_id: int, filters: SimFilters) -> int:
+    query = _sims_query(partner_id, filters).with_only_columns(func.count(Sim.id))
+    return int(await session.scalar(query) or 0)
+
+
+async def list_sims(
+    session: AsyncSession, partner_id: int, filters: SimFilters, *, offset: int, limit: int
+) -> Sequence[Sim]:
+    query = (
+        _sims_query(partner_id, filters)
+        .order_by(Sim.issued_at.desc(), Sim.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def sims_of_orders(session: AsyncSession, order_ids: Sequence[int]) -> Sequence[Sim]:
+    if not order_ids:
+        return []
+    query = select(Sim).where(Sim.order_id.in_(order_ids)).order_by(Sim.id)
+    return (await session.scalars(query)).all()
+
+
+async def orders_by_id(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, Order]:
+    if not order_ids:
+        return {}
+    rows = (await session.scalars(select(Order).where(Order.id.in_(set(order_ids))))).all()
+    return {order.id: order for order in rows}
+
+
+async def brands_by_id(session: AsyncSession, brand_ids: Sequence[int]) -> dict[int, Brand]:
+    ids = {i for i in brand_ids if i is not None}
+    if not ids:
+        return {}
+    rows = (await session.scalars(select(Brand).where(Brand.id.in_(ids)))).all()
+    return {brand.id: brand for brand in rows}
+
+
+async def brand_by_name(session: AsyncSession, partner_id: int, name: str) -> Brand | None:
+    query = select(Brand).where(Brand.partner_id == partner_id, Brand.name == name)
+    return (await session.scalars(query)).first()
+
+
+async def brands_of(session: AsyncSession, partner_id: int) -> Sequence[Brand]:
+    query = select(Brand).where(Brand.partner_id == partner_id).order_by(Brand.name)
+    return (await session.scalars(query)).all()
+
+
+async def record_share_failure(
+    session: AsyncSession, sim_id: int, *, lock_until: datetime | None
+) -> None:
+    values: dict[str, object] = {"share_failures": Sim.share_failures + 1}
+    if lock_until is not None:
+        values = {"share_failures": 0, "share_locked_until": lock_until}
+    await session.execute(update(Sim).where(Sim.id == sim_id).values(**values))

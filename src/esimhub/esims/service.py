@@ -1,0 +1,382 @@
+"""eSIM rules: issuing profiles (generated or from an imported pool), QR images, share access."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.config import Settings
+from esimhub.errors import BusinessError, EsimhubError, MessageError, NotFound, ValidationFailed
+from esimhub.esims import profiles, repository
+from esimhub.kit.clock import Clock
+from esimhub.kit.signing import signature_matches, url_signature
+from esimhub.models import Brand, Operator, Order, Package, Sim, SimPackage
+
+OUT_OF_STOCK = (
+    "The requested eSIM package is invalid or it is currently out of stock. Please try again later."
+)
+# Wrong access codes tolerated per share page before it locks, and for how long: 4-digit codes
+# must not be guessable by trying them all.
+SHARE_ATTEMPTS = 5
+SHARE_LOCK = timedelta(minutes=15)
+INVENTORY_COLUMNS = ("iccid", "smdp_address", "matching_id", "confirmation_code", "imsi", "msisdn")
+
+
+class OutOfStock(BusinessError):
+    def __init__(self) -> None:
+        super().__init__(34, OUT_OF_STOCK)
+
+
+async def check_stock(session: AsyncSession, operator: Operator, quantity: int) -> None:
+    """Pool operators sell only what was imported: none left → 34, fewer than asked → 422."""
+    if operator.supply != "pool":
+        return
+    available = await repository.pool_available(session, operator.id)
+    if available == 0:
+        raise OutOfStock()
+    if available < quantity:
+        raise ValidationFailed(
+            {"quantity": f"SIM quantity is not available. Available quantity: {available}."}
+        )
+
+
+async def issue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    order: Order,
+    operator: Operator,
+    package: Package,
+    brand: Brand | None,
+    at: datetime,
+) -> list[Sim]:
+    """Hand ``order.quantity`` profiles to the order's partner, each with the package queued."""
+    if operator.supply == "pool":
+        sims = list(await repository.claim_pool(session, operator.id, order.quantity))
+        if len(sims) < order.quantity:  # taken by a concurrent order since check_stock
+            raise OutOfStock()
+    else:
+        sims = [
+            _generated(settings, order, operator, package, position)
+            for position in range(1, order.quantity + 1)
+        ]
+        session.add_all(sims)
+    for sim in sims:
+        sim.partner_id = order.partner_id
+        sim.order_id = order.id
+        sim.issued_at = at
+        sim.brand_id = brand.id if brand else None
+        sim.share_id = profiles.share_id()
+        sim.access_code = profiles.access_code()
+        sim.apn = sim.apn or dict(operator.apn or {})
+        sim.is_roaming = operator.is_roaming
+    await session.flush()
+    session.add_all(queued_package(sim, order, package, at) for sim in sims)
+    return sims
+
+
+def _generated(
+    settings: Settings, order: Order, operator: Operator, package: Package, position: int
+) -> Sim:
+    iccid = profiles.generated_iccid(settings.iccid_prefix, order.id, position)
+    serial = iccid[-11:-1]
+    return Sim(
+        iccid=iccid,
+        operator_id=operator.id,
+        source="generated",
+        smdp_address=settings.smdp_address,
+        matching_id=profiles.matching_id(),
+        confirmation_code=None,
+        # MCC 001 / MNC 01 is the ITU test network: these profiles attach to no real network.
+        imsis=[f"00101{serial}"],
+        # +882 is the ITU code for international networks; only voice plans get a number.
+        msisdn=f"88299{serial}" if package.voice_minutes else None,
+    )
+
+
+def queued_package(sim: Sim, order: Order, package: Package, at: datetime) -> SimPackage:
+    return SimPackage(
+        sim_id=sim.id,
+        order_id=order.id,
+        package_id=package.id,
+        type=package.type,
+        title=package.title,
+        data_label=package.data_label,
+        amount_mb=package.amount_mb,
+        days=package.days,
+        is_unlimited=package.is_unlimited,
+        voice_minutes=package.voice_minutes,
+        sms=package.sms,
+        short_info=package.short_info,
+        price_cents=order.price_cents,
+        net_price_cents=order.net_price_cents,
+        status="NOT_ACTIVE",
+        created_at=at,
+    )
+
+
+# -- inventory --------------------------------------------------------------------------------
+
+
+class InventoryImportError(EsimhubError):
+    status_code = 422
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    operator: Operator
+    imported: int
+    available: int
+
+
+async def import_inventory(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    clock: Clock,
+    operator_id: int,
+    csv_text: str,
+) -> ImportResult:
+    """Load SM-DP+ profiles for an operator, all or nothing; the operator then sells from them."""
+    operator = await session.get(Operator, operator_id)
+    if operator is None:
+        raise InventoryImportError([f"operator {operator_id} does not exist"])
+    reader = csv.DictReader(io.StringIO(csv_text))
+    missing = [
+        c for c in ("iccid", "smdp_address", "matching_id") if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        raise InventoryImportError([f"missing column(s): {', '.join(missing)}"])
+    problems: list[str] = []
+    sims: list[Sim] = []
+    seen: set[str] = set()
+    now = clock.now()
+    for line, row in enumerate(reader, start=2):
+        values = {column: (row.get(column) or "").strip() for column in INVENTORY_COLUMNS}
+        problem = _inventory_problem(values, settings.iccid_prefix, seen)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            continue
+        seen.add(values["iccid"])
+        sims.append(
+            Sim(
+                iccid=values["iccid"],
+                operator_id=operator.id,
+                source="pool",
+                smdp_address=values["smdp_address"],
+                matching_id=values["matching_id"],
+                confirmation_code=values["confirmation_code"] or None,
+                imsis=[i for i in re.split(r"[;| ]+", values["imsi"]) if i] or None,
+                msisdn=values["msisdn"] or None,
+                apn={},
+                imported_at=now,
+            )
+        )
+    taken = await repository.existing_iccids(session, [sim.iccid for sim in sims])
+    problems.extend(f"ICCID {iccid} is already known" for iccid in sorted(taken))
+    if problems:
+        raise InventoryImportError(problems)
+    if not sims:
+        raise InventoryImportError(["the file holds no profiles"])
+    session.add_all(sims)
+    operator.supply = "pool"
+    await session.flush()
+    return ImportResult(operator, len(sims), await repository.pool_available(session, operator.id))
+
+
+def _inventory_problem(values: dict[str, str], reserved_prefix: str, seen: set[str]) -> str | None:
+    iccid = values["iccid"]
+    if not profiles.is_valid_iccid(iccid):
+        return f"ICCID {iccid!r} is not 19-20 digits starting 89 with a valid Luhn check digit"
+    if iccid in seen:
+        return f"ICCID {iccid} appears twice"
+    if len(iccid) == profiles.GENERATED_ICCID_DIGITS and iccid.startswith(reserved_prefix):
+        return f"ICCID {iccid} uses the prefix {reserved_prefix} reserved for generated profiles"
+    if not re.fullmatch(r"[A-Za-z0-9.-]{3,255}", values["smdp_address"]):
+        return f"SM-DP+ address {values['smdp_address']!r} is not a host name"
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,255}", values["matching_id"]):
+        return f"matching ID {values['matching_id']!r} is not letters, digits and dashes"
+    if values["imsi"] and not all(
+        re.fullmatch(r"\d{6,15}", i) for i in re.split(r"[;| ]+", values["imsi"]) if i
+    ):
+        return f"IMSI {values['imsi']!r} is not 6-15 digits"
+    if values["msisdn"] and not re.fullmatch(r"\+?\d{6,15}", values["msisdn"]):
+        return f"MSISDN {values['msisdn']!r} is not a phone number"
+    return None
+
+
+async def pool_levels(session: AsyncSession) -> list[tuple[Operator, int]]:
+    operators = (await session.scalars(select(Operator).where(Operator.supply == "pool"))).all()
+    return [(op, await repository.pool_available(session, op.id)) for op in operators]
+
+
+# -- QR images --------------------------------------------------------------------------------
+
+QR_KINDS = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def qr_expires(settings: Settings, sim: Sim) -> int:
+    issued = sim.issued_at or sim.imported_at
+    assert issued is not None, "only issued eSIMs have QR links"
+    return int(issued.timestamp()) + settings.qr_url_lifetime_seconds
+
+
+def qr_signature(settings: Settings, sim_id: int, expires: int) -> str:
+    return url_signature(settings.secret_key.get_secret_value(), "qr", sim_id, expires)
+
+
+def qr_url(settings: Settings, base_url: str, sim: Sim) -> str:
+    expires = qr_expires(settings, sim)
+    signature = qr_signature(settings, sim.id, expires)
+    return f"{base_url}/qr?expires={expires}&id={sim.id}&signature={signature}"
+
+
+class InvalidSignature(MessageError):
+    def __init__(self) -> None:
+        super().__init__("Invalid signature.", 403)
+
+
+async def qr_image(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    clock: Clock,
+    sim_id: int,
+    expires: int,
+    signature: str,
+    kind: str,
+) -> bytes:
+    """The QR image behind a signed ``qrcode_url``; rendered on first request, then stored."""
+    expected = qr_signature(settings, sim_id, expires)
+    if not signature_matches(expected, signature) or expires < clock.now().timestamp():
+        raise InvalidSignature()
+    sim = await repository.by_id(session, sim_id)
+    if sim is None or sim.issued_at is None:
+        raise InvalidSignature()
+    return stored_qr(sim, kind)
+
+
+def stored_qr(sim: Sim, kind: str) -> bytes:
+    if kind == "svg":
+        if sim.qr_svg is None:
+            sim.qr_svg = _render_qr(sim, "svg").decode()
+        return sim.qr_svg.encode()
+    if sim.qr_png is None:
+        sim.qr_png = _render_qr(sim, "png")
+    return sim.qr_png
+
+
+def _render_qr(sim: Sim, kind: str) -> bytes:
+    code = segno.make(profiles.lpa_string(sim.smdp_address, sim.matching_id), error="m")
+    out = io.BytesIO()
+    if kind == "svg":
+        code.save(out, kind="svg", scale=6, border=2, xmldecl=False, title="eSIM QR code")
+    else:
+        code.save(out, kind=kind, scale=8, border=2)
+    return out.getvalue()
+
+
+def qr_pdf(sim: Sim) -> bytes:
+    code = segno.make(profiles.lpa_string(sim.smdp_address, sim.matching_id), error="m")
+    out = io.BytesIO()
+    code.save(out, kind="pdf", scale=8, border=4)
+    return out.getvalue()
+
+
+# -- share pages ------------------------------------------------------------------------------
+
+
+def share_path(sim: Sim, brand: Brand | None) -> str:
+    return f"/s/{brand.slug}/{sim.share_id}" if brand else f"/s/{sim.share_id}"
+
+
+class ShareLocked(MessageError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many wrong access codes. Try again later.", 429)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+async def shared_sim(session: AsyncSession, share_id: str) -> Sim | None:
+    sim = await repository.by_share_id(session, share_id)
+    return sim if sim is not None and sim.issued_at is not None else None
+
+
+async def open_share(session: AsyncSession, *, clock: Clock, sim: Sim, code: str) -> bool:
+    """Check an access code; after ``SHARE_ATTEMPTS`` misses the page locks for ``SHARE_LOCK``."""
+    now = clock.now()
+    if sim.share_locked_until is not None and sim.share_locked_until > now:
+        raise ShareLocked(int((sim.share_locked_until - now).total_seconds()) + 1)
+    if sim.access_code is not None and signature_matches(sim.access_code, code.strip()):
+        return True
+    lock = now + SHARE_LOCK if sim.share_failures + 1 >= SHARE_ATTEMPTS else None
+    await repository.record_share_failure(session, sim.id, lock_until=lock)
+    return False
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "brand"
+
+
+async def create_brand(
+    session: AsyncSession,
+    partner_id: int,
+    *,
+    clock: Clock,
+    name: str,
+    logo_url: str | None = None,
+    color: str | None = None,
+) -> Brand:
+    if not name.strip():
+        raise ValueError("a brand needs a name")
+    if color is not None and not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
+        raise ValueError("the colour must look like #1a2b3c")
+    if await repository.brand_by_name(session, partner_id, name) is not None:
+        raise ValueError(f"the brand {name!r} already exists")
+    brand = Brand(
+        partner_id=partner_id,
+        name=name,
+        slug=slugify(name),
+        logo_url=logo_url,
+        color=color,
+        created_at=clock.now(),
+    )
+    session.add(brand)
+    await session.flush()
+    return brand
+
+
+async def owned_sim(session: AsyncSession, partner_id: int, iccid: str) -> Sim:
+    """One of the partner's eSIMs; another partner's ICCID is as unknown as a made-up one."""
+    sim = await repository.by_iccid(session, partner_id, iccid)
+    if sim is None:
+        raise NotFound()
+    return sim
+
+
+async def change_brand(
+    session: AsyncSession, partner_id: int, *, iccid: str, name: str | None
+) -> Brand | None:
+    sim = await owned_sim(session, partner_id, iccid)
+    brand = None
+    if name is not None:
+        brand = await repository.brand_by_name(session, partner_id, name)
+        if brand is None:
+            raise ValidationFailed({"brand_settings_name": "Brand settings name doesn't exist."})
+    sim.brand_id = brand.id if brand else None
+    return brand

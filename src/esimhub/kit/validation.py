@@ -1,0 +1,138 @@
+"""Field rules for request bodies, with Laravel's messages (the ones Airalo answers with).
+
+Bodies arrive as JSON, multipart or form-urlencoded (``kit.forms.read_body``), so a number may be
+``1`` or ``"1"`` and a boolean ``true``, ``"1"`` or ``"true"``; every rule accepts what such a
+client sends and records a message under the Laravel key on anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from esimhub.errors import ValidationFailed
+
+
+def words(field: str) -> str:
+    """``package_id`` → ``package id``, as Laravel names a field in its messages."""
+    return field.replace("_", " ")
+
+
+class Fields:
+    """Reads a request body field by field, collecting every error before raising."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self.body = body
+        self.errors: dict[str, str] = {}
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.setdefault(key, message)
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+    def present(self, name: str) -> bool:
+        value = self.body.get(name)
+        return value is not None and value != "" and value != []
+
+    def string(
+        self, name: str, *, required: bool = False, max_length: int = 255, label: str | None = None
+    ) -> str | None:
+        label = label or words(name)
+        value = self.body.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, f"The {label} field is required.")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.fail(name, f"The {label} must be a string.")
+            return None
+        text = str(value)
+        if len(text) > max_length:
+            self.fail(name, f"The {label} may not be greater than {max_length} characters.")
+            return None
+        return text
+
+    def integer(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        label: str | None = None,
+    ) -> int | None:
+        label = label or words(name)
+        value = self.body.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, f"The {label} field is required.")
+            return None
+        number = as_integer(value)
+        if number is None:
+            self.fail(name, f"The {label} must be an integer.")
+            return None
+        if minimum is not None and number < minimum:
+            self.fail(name, f"The {label} must be at least {minimum}.")
+            return None
+        if maximum is not None and number > maximum:
+            self.fail(name, f"The {label} may not be greater than {maximum}.")
+            return None
+        return number
+
+    def boolean(self, name: str, *, default: bool = False) -> bool:
+        value = self.body.get(name)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in {"1", "true"}:
+            return True
+        if str(value).lower() in {"0", "false"}:
+            return False
+        self.fail(name, f"The {words(name)} field must be true or false.")
+        return default
+
+    def email(self, name: str, *, required: bool = False) -> str | None:
+        text = self.string(name, required=required)
+        if text is not None and not is_email(text):
+            self.fail(name, f"The {words(name)} must be a valid email address.")
+            return None
+        return text
+
+    def string_list(self, name: str, *, max_items: int | None = None) -> list[str] | None:
+        """A list field (``name[]=a&name[]=b`` in forms, an array in JSON); a lone string counts."""
+        value = self.body.get(name)
+        if value is None or value == "":
+            return None
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(item, str | int) and not isinstance(item, bool) for item in items):
+            self.fail(name, f"The {words(name)} must be an array of strings.")
+            return None
+        if max_items is not None and len(items) > max_items:
+            self.fail(name, f"The {words(name)} may not have more than {max_items} items.")
+            return None
+        return [str(item) for item in items]
+
+
+def as_integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def is_email(text: str) -> bool:
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True

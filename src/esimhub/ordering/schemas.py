@@ -1,0 +1,283 @@
+"""Wire shapes of orders and eSIMs, with Airalo's per-endpoint type drift (reference §9.12).
+
+Submit-order answers ``validity`` as an int and ``price`` as a number; lists answer ``validity``
+as a string and ``price`` as ``"9.50"``. Money leaves integer cents only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from esimhub.auth.directory import PartnerPrincipal
+from esimhub.catalogue.render import price_table
+from esimhub.config import Settings
+from esimhub.esims import profiles
+from esimhub.esims import service as esims
+from esimhub.kit.clock import format_datetime
+from esimhub.kit.money import wire_number, wire_string
+from esimhub.models import Brand, Order, Package, Sim, SimPackage
+from esimhub.ordering.service import discount_cents
+
+STATUS_NAMES = {
+    "completed": "Completed",
+    "failed": "Failed",
+    "refunded": "Refunded",
+    "partially_refunded": "Partially Refunded",
+}
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 with offset, as package history answers (``2023-01-09T10:30:45+00:00``)."""
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Knows the absolute URLs of this deployment; turns rows into Airalo dictionaries."""
+
+    settings: Settings
+    base_url: str
+
+    # -- eSIMs ------------------------------------------------------------------------------
+
+    def sharing(self, sim: Sim, brand: Brand | None) -> dict[str, Any]:
+        return {
+            "link": f"{self.base_url}{esims.share_path(sim, brand)}",
+            "access_code": sim.access_code,
+        }
+
+    def sim_core(self, sim: Sim) -> dict[str, Any]:
+        """The eSIM fields every endpoint shares (order lists show exactly these)."""
+        lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
+        android = (sim.apn or {}).get("android") or {}
+        return {
+            "id": sim.id,
+            "created_at": format_datetime(sim.issued_at) if sim.issued_at else None,
+            "iccid": sim.iccid,
+            "lpa": sim.smdp_address,
+            "imsis": sim.imsis,
+            "matching_id": sim.matching_id,
+            "qrcode": lpa,
+            "qrcode_url": esims.qr_url(self.settings, self.base_url, sim),
+            "airalo_code": None,
+            "apn_type": android.get("apn_type", "automatic"),
+            "apn_value": android.get("apn_value"),
+            "is_roaming": sim.is_roaming,
+            "confirmation_code": sim.confirmation_code,
+        }
+
+    def ordered_sim(self, sim: Sim, brand: Brand | None) -> dict[str, Any]:
+        """An eSIM in the submit-order answer: with APN per OS, MSISDN, Apple link and sharing."""
+        lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
+        return {
+            **self.sim_core(sim),
+            "apn": sim.apn or None,
+            "msisdn": sim.msisdn,
+            "direct_apple_installation_url": profiles.apple_installation_url(lpa),
+            "sharing": self.sharing(sim, brand),
+        }
+
+    def listed_sim(
+        self,
+        sim: Sim,
+        order: Order | None,
+        brand: Brand | None,
+        *,
+        includes: frozenset[str],
+        partner: PartnerPrincipal,
+        with_sharing: bool = False,
+    ) -> dict[str, Any]:
+        """An item of ``GET /sims`` (and ``GET /sims/{iccid}``): the order rides in ``simable``."""
+        lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
+        body = self.sim_core(sim)
+        body.update(
+            direct_apple_installation_url=profiles.apple_installation_url(lpa),
+            voucher_code=None,
+            order=None,
+            brand_settings_name=brand.name if brand else None,
+            recycled=sim.recycled_at is not None,
+            recycled_at=format_datetime(sim.recycled_at) if sim.recycled_at else None,
+            msisdn=sim.msisdn,
+            apn=sim.apn or None,
+        )
+        # Top-level "order" stays null, as in every Airalo example; the order is "simable".
+        simable = None
+        if order is not None:
+            simable = self.listed_order(order, includes=_order_includes(includes), partner=partner)
+            if "share" in includes:
+                simable["sharing"] = self.sharing(sim, brand)
+        body["simable"] = simable
+        if with_sharing:
+            body["sharing"] = self.sharing(sim, brand)
+        return body
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def _order_money(self, order: Order) -> dict[str, Any]:
+        if order.pricing_model != "discount_pricing":
+            return {
+                "pricing_model": "net_pricing",
+                "net_price": wire_number(order.net_price_cents),
+            }
+        discount = discount_cents(order.price_cents, order.discount_percentage)
+        return {
+            "pricing_model": "discount_pricing",
+            "net_price": None,
+            "discount_percentage": order.discount_percentage,
+            "discount_amount": wire_number(discount),
+            "unit_paid_price": wire_number(order.unit_paid_cents),
+            "total_amount_paid": wire_number(order.unit_paid_cents * order.quantity),
+        }
+
+    def installation_guides(self) -> dict[str, str]:
+        return {"en": f"{self.base_url}/help/installation"}
+
+    def placed_order(
+        self, order: Order, sims: Sequence[Sim], brand: Brand | None
+    ) -> dict[str, Any]:
+        """The submit-order (and top-up) answer's ``data``."""
+        money = self._order_money(order)
+        body: dict[str, Any] = {
+            "id": order.id,
+            "code": order.code,
+            "currency": "USD",
+            "package_id": order.package_id,
+            "quantity": order.quantity,
+            "type": order.type,
+            "description": order.description,
+            "esim_type": order.esim_type,
+            "validity": order.days,
+            "package": order.package_title,
+            "data": order.data_label,
+            "price": wire_number(order.price_cents),
+            "pricing_model": money.pop("pricing_model"),
+            "created_at": format_datetime(order.created_at),
+            "manual_installation": order.manual_installation or "",
+            "qrcode_installation": order.qr_installation or "",
+            "installation_guides": self.installation_guides(),
+            "text": order.sms,
+            "voice": order.voice_minutes,
+            **money,
+        }
+        if order.type == "sim":
+            body["brand_settings_name"] = brand.name if brand else None
+            body["sims"] = [self.ordered_sim(sim, brand) for sim in sims]
+        return body
+
+    def listed_order(
+        self,
+        order: Order,
+        *,
+        includes: frozenset[str],
+        partner: PartnerPrincipal,
+        sims: Sequence[Sim] = (),
+    ) -> dict[str, Any]:
+        """An item of ``GET /orders``, ``GET /orders/{id}`` and an eSIM's ``simable``."""
+        body: dict[str, Any] = {
+            "id": order.id,
+            "created_at": format_datetime(order.created_at),
+            "code": order.code,
+            "description": order.description,
+            "type": order.type,
+            "package_id": order.package_id,
+            "quantity": order.quantity,
+            "package": order.package_title,
+            "esim_type": order.esim_type,
+            "validity": str(order.days),
+            "price": wire_string(order.price_cents),
+            "data": order.data_label,
+            "currency": "USD",
+            "manual_installation": order.manual_installation or "",
+            "qrcode_installation": order.qr_installation or "",
+            "installation_guides": self.installation_guides(),
+        }
+        if order.pricing_model == "discount_pricing":
+            money = self._order_money(order)
+            money.pop("net_price")
+            body.update(money)
+        if "sims" in includes:
+            body["sims"] = [{**self.sim_core(sim), "voucher_code": None} for sim in sims]
+        if "user" in includes:
+            body["user"] = user_dict(partner)
+        if "status" in includes:
+            body["status"] = {"name": STATUS_NAMES[order.status], "slug": order.status}
+        return body
+
+    # -- packages on eSIMs ------------------------------------------------------------------
+
+    def topup_package(
+        self, package: Package, rates: dict[str, Decimal], *, net: bool
+    ) -> dict[str, Any]:
+        prices: dict[str, Any] = {}
+        if net:
+            prices["net_price"] = price_table(package.net_price_cents, rates)
+        prices["recommended_retail_price"] = price_table(package.price_cents, rates)
+        return {
+            "id": package.id,
+            "type": package.type,
+            "price": wire_number(package.price_cents),
+            "amount": package.amount_mb,
+            "day": package.days,
+            "is_unlimited": package.is_unlimited,
+            "title": package.title,
+            "data": package.data_label,
+            "short_info": package.short_info,
+            "voice": package.voice_minutes,
+            "text": package.sms,
+            "net_price": wire_number(package.net_price_cents) if net else None,
+            "prices": prices,
+        }
+
+    def history_item(self, item: SimPackage, *, net: bool, remaining_mb: int) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "status": item.status,
+            "remaining": remaining_mb,
+            "activated_at": iso(item.activated_at),
+            "expired_at": iso(item.expired_at),
+            "finished_at": iso(item.finished_at),
+            "package": {
+                "id": item.package_id,
+                "type": item.type,
+                "price": wire_number(item.price_cents),
+                "net_price": wire_number(item.net_price_cents) if net else None,
+                "amount": item.amount_mb,
+                "day": item.days,
+                "is_unlimited": item.is_unlimited,
+                "title": item.title,
+                "data": item.data_label,
+                "short_info": item.short_info,
+            },
+        }
+
+
+def _order_includes(sim_includes: frozenset[str]) -> frozenset[str]:
+    """``order.status`` / ``order.user`` on an eSIM mean ``status`` / ``user`` on its order."""
+    return frozenset(i.split(".", 1)[1] for i in sim_includes if i.startswith("order."))
+
+
+def user_dict(partner: PartnerPrincipal) -> dict[str, Any]:
+    """The ordering user: Airalo keeps no end-user data, so this is the partner's company."""
+    return {
+        "id": partner.id,
+        "created_at": None,
+        "name": partner.name,
+        "email": None,
+        "mobile": None,
+        "address": None,
+        "state": None,
+        "city": None,
+        "postal_code": None,
+        "country_id": None,
+        "company": partner.name,
+    }
+
+
+def pricing(partner: PartnerPrincipal) -> dict[str, Any]:
+    if partner.uses_discount_pricing:
+        return {"model": "discount_pricing", "discount_percentage": partner.discount_percentage}
+    return {"model": "net_pricing", "discount_percentage": 0}
