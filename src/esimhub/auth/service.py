@@ -89,7 +89,7 @@ async def create_partner(
     return Credentials(partner=partner, client_id=partner.client_id, client_secret=secret)
 
 
-async def _require(session: AsyncSession, client_id: str) -> Partner:
+async def require_partner(session: AsyncSession, client_id: str) -> Partner:
     partner = await repository.get_by_client_id(session, client_id)
     if partner is None:
         raise PartnerNotFound(client_id)
@@ -100,7 +100,7 @@ async def rotate_secret(
     session: AsyncSession, *, settings: Settings, client_id: str
 ) -> Credentials:
     """A new secret; every token issued under the old one stops working."""
-    partner = await _require(session, client_id)
+    partner = await require_partner(session, client_id)
     partner.secret_salt = tokens.new_salt()
     secret = tokens.client_secret(settings.secret_key.get_secret_value(), partner.secret_salt)
     partner.secret_hash = tokens.hash_secret(secret)
@@ -112,7 +112,7 @@ async def set_ip_allowlist(
     session: AsyncSession, *, client_id: str, entries: Sequence[str], replace: bool = False
 ) -> list[str]:
     """Add (or with ``replace`` set) IPv4/IPv6 addresses and CIDR ranges; returns the list."""
-    partner = await _require(session, client_id)
+    partner = await require_partner(session, client_id)
     parsed = []
     for entry in entries:
         try:
@@ -175,3 +175,13 @@ async def issue_access_token(
         lifetime=settings.token_lifetime_seconds,
     )
     return IssuedToken(access_token=token, expires_in=settings.token_lifetime_seconds)
+
+
+async def set_credit_limit(
+    session: AsyncSession, *, client_id: str, credit_limit_cents: int
+) -> Partner:
+    if credit_limit_cents < 0:
+        raise ValueError("a credit limit is not negative")
+    partner = await require_partner(session, client_id)
+    partner.credit_limit_cents = credit_limit_cents
+    return partner

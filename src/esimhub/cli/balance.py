@@ -1,0 +1,187 @@
+"""``esimhub balance ...`` and ``esimhub refund ...``: money in and out of partner balances."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, NoReturn
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.auth import service as auth
+from esimhub.cli.common import clock, console, errors, run
+from esimhub.kit.clock import format_datetime
+from esimhub.kit.money import to_cents, wire_number, wire_string
+from esimhub.models import LedgerEntry, Partner, Refund
+from esimhub.ordering import service
+
+app = typer.Typer(help="Partner balances: credit, credit limit, ledger.", no_args_is_help=True)
+refunds_app = typer.Typer(help="Refund requests: review, approve, reject.", no_args_is_help=True)
+
+
+def _amount(value: str, name: str) -> int:
+    try:
+        return to_cents(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an amount in USD", param_hint=name) from None
+
+
+def _partner_or_exit(client_id: str) -> NoReturn:
+    errors.print(f"[red]No partner with client_id {client_id}[/]")
+    raise typer.Exit(1)
+
+
+@app.command("credit")
+def credit(
+    client_id: str,
+    amount: Annotated[str, typer.Argument(help="USD; negative to take money back.")],
+    note: Annotated[str | None, typer.Option(help="Reference kept in the ledger.")] = None,
+) -> None:
+    """Add prepaid balance to a partner (a ledger entry; the balance is their sum)."""
+    cents = _amount(amount, "AMOUNT")
+    if cents == 0:
+        raise typer.BadParameter("must not be zero", param_hint="AMOUNT")
+
+    async def work(session: AsyncSession) -> int:
+        partner = await auth.require_partner(session, client_id)
+        await service.credit(session, partner.id, amount_cents=cents, clock=clock(), reference=note)
+        await session.flush()
+        return await service.balance_cents(session, partner.id)
+
+    try:
+        balance = run(work)
+    except auth.PartnerNotFound:
+        _partner_or_exit(client_id)
+    console.print(f"Balance of {client_id}: [bold]{wire_string(balance)} USD[/]")
+
+
+@app.command("credit-limit")
+def credit_limit(client_id: str, amount: str) -> None:
+    """Set how far below zero a partner's balance may go."""
+    cents = _amount(amount, "AMOUNT")
+    if cents < 0:
+        raise typer.BadParameter("must not be negative", param_hint="AMOUNT")
+
+    async def work(session: AsyncSession) -> Partner:
+        return await auth.set_credit_limit(session, client_id=client_id, credit_limit_cents=cents)
+
+    try:
+        run(work)
+    except auth.PartnerNotFound:
+        _partner_or_exit(client_id)
+    console.print(f"Credit limit of {client_id}: [bold]{wire_string(cents)} USD[/]")
+
+
+@app.command("show")
+def show(
+    client_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """A partner's balance, credit limit and ledger."""
+
+    async def work(session: AsyncSession) -> tuple[Partner, int, list[LedgerEntry]]:
+        partner = await auth.require_partner(session, client_id)
+        entries = list(await service.ledger(session, partner.id))
+        return partner, await service.balance_cents(session, partner.id), entries
+
+    try:
+        partner, balance, entries = run(work)
+    except auth.PartnerNotFound:
+        _partner_or_exit(client_id)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "client_id": client_id,
+                    "balance": wire_number(balance),
+                    "credit_limit": wire_number(partner.credit_limit_cents),
+                    "ledger": [
+                        {
+                            "at": format_datetime(e.created_at),
+                            "kind": e.kind,
+                            "amount": wire_number(e.amount_cents),
+                            "reference": e.reference,
+                        }
+                        for e in entries
+                    ],
+                }
+            )
+        )
+        return
+    console.print(
+        f"[bold]{partner.name}[/] ({client_id}): balance [bold]{wire_string(balance)} USD[/], "
+        f"credit limit {wire_string(partner.credit_limit_cents)} USD"
+    )
+    table = Table("when", "kind", "amount (USD)", "reference")
+    for entry in entries:
+        table.add_row(
+            format_datetime(entry.created_at),
+            entry.kind,
+            wire_string(entry.amount_cents),
+            entry.reference or "",
+        )
+    console.print(table)
+
+
+@refunds_app.command("list")
+def list_refunds(
+    status: Annotated[str | None, typer.Option(help="pending, approved or rejected.")] = None,
+) -> None:
+    """Refund requests, oldest first."""
+
+    async def work(session: AsyncSession) -> list[Refund]:
+        return list(await service.refunds(session, status))
+
+    table = Table("id", "partner", "created", "status", "reason", "iccids", "credited (USD)")
+    for refund in run(work):
+        table.add_row(
+            str(refund.id),
+            str(refund.partner_id),
+            format_datetime(refund.created_at),
+            refund.status,
+            refund.reason,
+            ", ".join(refund.iccids),
+            wire_string(refund.credited_cents) if refund.credited_cents is not None else "",
+        )
+    console.print(table)
+
+
+def _decide(refund_id: int, *, approve: bool, amount: str | None, note: str | None) -> Refund:
+    cents = _amount(amount, "--amount") if amount is not None else None
+
+    async def work(session: AsyncSession) -> Refund:
+        return await service.decide_refund(
+            session, refund_id, approve=approve, clock=clock(), amount_cents=cents, note=note
+        )
+
+    try:
+        return run(work)
+    except service.RefundDecisionError as exc:
+        errors.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
+@refunds_app.command("approve")
+def approve(
+    refund_id: int,
+    amount: Annotated[
+        str | None, typer.Option(help="USD to credit; default: what was paid for the eSIMs.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+) -> None:
+    """Approve a refund: credit the partner's balance and mark its eSIMs refunded."""
+    refund = _decide(refund_id, approve=True, amount=amount, note=note)
+    console.print(
+        f"Refund {refund.id} approved: {wire_string(refund.credited_cents or 0)} USD credited."
+    )
+
+
+@refunds_app.command("reject")
+def reject(
+    refund_id: int,
+    note: Annotated[str | None, typer.Option(help="Why, for the record.")] = None,
+) -> None:
+    """Reject a refund; nothing is credited."""
+    refund = _decide(refund_id, approve=False, amount=None, note=note)
+    console.print(f"Refund {refund.id} rejected.")
