@@ -213,9 +213,12 @@ class Partnered:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         return await self.client.put(url, headers=headers, **kwargs)
 
-    async def order(self, package_id: str = "kallur-digital-7days-1gb", **fields: Any) -> Any:
+    async def order(
+        self, package_id: str = "kallur-digital-7days-1gb", quantity: int = 1, **fields: Any
+    ) -> Any:
         """Place an order that must succeed; its ``data``."""
-        response = await self.post("/v2/orders", json={"package_id": package_id, **fields})
+        body = {"package_id": package_id, "quantity": quantity, **fields}
+        response = await self.post("/v2/orders", json=body)
         assert response.status_code == 200, response.text
         return response.json()["data"]
 

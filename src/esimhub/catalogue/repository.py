@@ -57,7 +57,14 @@ async def replace(
     operators: list[dict[str, Any]],
     packages: list[dict[str, Any]],
 ) -> None:
-    """Swap the whole catalogue in the caller's transaction (nothing is half-written)."""
+    """Swap the whole catalogue in the caller's transaction (nothing is half-written).
+
+    An operator's supply mode is not catalogue data (it follows inventory imports), so it
+    survives the swap.
+    """
+    current = await session.execute(select(Operator.id, Operator.supply))
+    supply = {operator_id: mode for operator_id, mode in current}
+    operators = [{**row, "supply": supply.get(row["id"], "generated")} for row in operators]
     await session.execute(delete(Package))
     await session.execute(delete(Operator))
     await session.execute(delete(Destination))

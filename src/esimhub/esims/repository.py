@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.models import Brand, Order, Sim, SimPackage
+from esimhub.models import Brand, Operator, Order, Sim, SimPackage
 
 
 async def by_iccid(session: AsyncSession, partner_id: int, iccid: str) -> Sim | None:
@@ -35,6 +35,11 @@ async def of_partner_by_iccids(
 ) -> Sequence[Sim]:
     query = select(Sim).where(Sim.partner_id == partner_id, Sim.iccid.in_(iccids))
     return (await session.scalars(query)).all()
+
+
+async def operator_supply(session: AsyncSession, operator_id: int) -> str:
+    supply = await session.scalar(select(Operator.supply).where(Operator.id == operator_id))
+    return supply or "generated"
 
 
 async def pool_available(session: AsyncSession, operator_id: int) -> int:

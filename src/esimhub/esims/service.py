@@ -35,10 +35,14 @@ class OutOfStock(BusinessError):
         super().__init__(34, OUT_OF_STOCK)
 
 
-async def check_stock(session: AsyncSession, operator: Operator, quantity: int) -> None:
-    """Pool operators sell only what was imported: none left → 34, fewer than asked → 422."""
-    if operator.supply != "pool":
-        return
+async def check_stock(session: AsyncSession, operator: Operator, quantity: int) -> str:
+    """The operator's supply mode, read now (the catalogue snapshot may predate an import).
+
+    Pool operators sell only what was imported: none left → 34, fewer than asked → 422.
+    """
+    supply = await repository.operator_supply(session, operator.id)
+    if supply != "pool":
+        return supply
     available = await repository.pool_available(session, operator.id)
     if available == 0:
         raise OutOfStock()
@@ -46,6 +50,7 @@ async def check_stock(session: AsyncSession, operator: Operator, quantity: int) 
         raise ValidationFailed(
             {"quantity": f"SIM quantity is not available. Available quantity: {available}."}
         )
+    return supply
 
 
 async def issue(
@@ -54,12 +59,13 @@ async def issue(
     settings: Settings,
     order: Order,
     operator: Operator,
+    supply: str,
     package: Package,
     brand: Brand | None,
     at: datetime,
 ) -> list[Sim]:
     """Hand ``order.quantity`` profiles to the order's partner, each with the package queued."""
-    if operator.supply == "pool":
+    if supply == "pool":
         sims = list(await repository.claim_pool(session, operator.id, order.quantity))
         if len(sims) < order.quantity:  # taken by a concurrent order since check_stock
             raise OutOfStock()

@@ -230,7 +230,7 @@ async def place_order(
     package, operator = sim_package(catalogue, settings, request.package_id)
     brand = await find_brand(session, partner.id, request.brand_settings_name)
     await repository.lock_partner(session, partner.id)
-    await esims.check_stock(session, operator, request.quantity)
+    supply = await esims.check_stock(session, operator, request.quantity)
     now = clock.now()
     price = unit_price(partner, package)
     order = _new_order(
@@ -254,6 +254,7 @@ async def place_order(
         settings=settings,
         order=order,
         operator=operator,
+        supply=supply,
         package=package,
         brand=brand,
         at=now,
