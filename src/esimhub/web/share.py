@@ -18,7 +18,7 @@ from esimhub.esims import instructions, profiles, repository
 from esimhub.esims import service as esims
 from esimhub.esims.service import ShareLocked
 from esimhub.models import Brand, Sim
-from esimhub.runtime import RuntimeDep, public_base_url
+from esimhub.runtime import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -94,7 +94,6 @@ async def _open(
     if not opened:
         context["error"] = "That access code is not right. Check it and try again."
         return _page(request, "share_code.html", context, status=403)
-    base = public_base_url(request, runtime)
     lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
     package = await repository.current_package(session, sim.id)
     history = await repository.packages_of(session, sim.id)
@@ -103,7 +102,8 @@ async def _open(
         package_title=shown.title if shown else "eSIM",
         iccid=sim.iccid,
         usage=_usage(shown),
-        qr_url=esims.qr_url(runtime.settings, base, sim),
+        # same-origin path: the page's own host serves the image, whatever the public URL says
+        qr_url=esims.qr_url(runtime.settings, "", sim),
         apple_url=profiles.apple_installation_url(lpa),
         smdp_address=sim.smdp_address,
         matching_id=sim.matching_id,

@@ -1,0 +1,136 @@
+"""The eSIMs Cloud share page: access code, lockout, and what the end user sees.
+
+The last test drives Debian's Chromium through Playwright (no browser download); it is skipped
+only when ``/usr/bin/chromium`` is absent (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from esimhub.cli.common import transaction
+from esimhub.config import Settings
+from esimhub.esims import service as esims
+from esimhub.kit.clock import FrozenClock
+from tests.conftest import LiveServer, Partnered, PartnerFactory, get_token
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10_000:04d}"
+
+
+async def test_share_page_asks_for_the_code_then_shows_the_esim(partner_api: Partnered) -> None:
+    sim = (await partner_api.order("uki-mobile-15days-2gb"))["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    form = await partner_api.client.get(path)
+    assert form.status_code == 200
+    assert 'name="access_code"' in form.text
+    assert sim["matching_id"] not in form.text
+    assert form.headers["cache-control"] == "no-store"
+
+    refused = await partner_api.client.post(
+        path, data={"access_code": wrong(sim["sharing"]["access_code"])}
+    )
+    assert refused.status_code == 403
+    assert "not right" in refused.text
+    assert sim["matching_id"] not in refused.text
+
+    shown = await partner_api.client.post(path, data={"access_code": sim["sharing"]["access_code"]})
+    assert shown.status_code == 200
+    page = shown.text
+    assert sim["matching_id"] in page and sim["lpa"] in page
+    qr = urlsplit(sim["qrcode_url"])
+    assert f'src="{qr.path}?{qr.query}"'.replace("&", "&amp;") in page
+    assert sim["direct_apple_installation_url"] in page
+    assert "2 GB of 2 GB left" in page
+    assert 'role="progressbar"' in page
+
+
+async def test_wrong_codes_lock_the_page(partner_api: Partnered, clock: FrozenClock) -> None:
+    sim = (await partner_api.order())["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    bad = {"access_code": wrong(sim["sharing"]["access_code"])}
+    for _ in range(esims.SHARE_ATTEMPTS - 1):
+        assert (await partner_api.client.post(path, data=bad)).status_code == 403
+    assert (await partner_api.client.post(path, data=bad)).status_code == 403
+    locked = await partner_api.client.post(
+        path, data={"access_code": sim["sharing"]["access_code"]}
+    )
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) > 0
+    clock.advance(esims.SHARE_LOCK)
+    opened = await partner_api.client.post(
+        path, data={"access_code": sim["sharing"]["access_code"]}
+    )
+    assert opened.status_code == 200
+
+
+async def test_branded_links_only_answer_on_their_brand(
+    partner_api: Partnered, settings: Settings, clock: FrozenClock
+) -> None:
+    async with transaction(settings) as session:
+        await esims.create_brand(
+            session, partner_api.credentials.partner_id, clock=clock, name="Nomad", color="#aa3300"
+        )
+    sim = (await partner_api.order(brand_settings_name="Nomad"))["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    page = await partner_api.client.get(path)
+    assert page.status_code == 200
+    assert "Nomad" in page.text and "#aa3300" in page.text
+    share_id = path.rsplit("/", 1)[1]
+    assert (await partner_api.client.get(f"/s/{share_id}")).status_code == 404
+    assert (await partner_api.client.get(f"/s/other/{share_id}")).status_code == 404
+    assert (await partner_api.client.get("/s/nobody-here")).status_code == 404
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+def test_share_page_in_headless_chromium(
+    live_server: LiveServer, make_partner: PartnerFactory
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    async def place_order() -> dict[str, str]:
+        credentials = await make_partner(balance_cents=10_000)
+        async with httpx.AsyncClient(base_url=live_server.base_url) as client:
+            token = await get_token(client, credentials)
+            response = await client.post(
+                "/v2/orders",
+                json={"package_id": "moshi-moshi-7days-1gb", "quantity": 1},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        sim: dict[str, str] = response.json()["data"]["sims"][0]
+        return sim
+
+    sim = asyncio.run(place_order())
+    share = urlsplit(sim["sharing"]["link"])
+    url = f"{live_server.base_url}{share.path}"
+    code = sim["sharing"]["access_code"]  # type: ignore[index]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(url)
+        page.get_by_label("Access code").fill(wrong(code))
+        page.get_by_role("button", name="Show my eSIM").click()
+        assert page.get_by_role("alert").inner_text().startswith("That access code is not right")
+        assert page.locator("img.qr").count() == 0
+
+        page.get_by_label("Access code").fill(code)
+        page.get_by_role("button", name="Show my eSIM").click()
+        qr = page.get_by_alt_text("QR code that installs the eSIM")
+        qr.wait_for()
+        loaded = page.evaluate(
+            "() => { const i = document.querySelector('img.qr'); return [i.complete, i.naturalWidth]; }"
+        )
+        assert loaded[0] is True and loaded[1] > 100  # the PNG really loaded and decoded
+        assert page.locator("#activation-code").inner_text() == sim["matching_id"]
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        browser.close()
