@@ -84,3 +84,44 @@ def test_sdk_devices_and_exchange_rates(sdk: Any) -> None:
     assert len(devices["data"]) >= 150
     rates = sdk.get_exchange_rates({"to": "EUR,GBP,JPY"})
     assert [r["to"] for r in rates["data"]["rates"]] == ["EUR", "GBP", "JPY"]
+
+
+def test_sdk_orders_tops_up_and_reads_back(sdk: Any) -> None:
+    order = sdk.order("change-7days-1gb", 1, "sdk order")
+    sim = order["data"]["sims"][0]
+    assert order["data"]["description"] == "sdk order"
+
+    bulk = sdk.order_bulk({"merhaba-7days-1gb": 2, "moshi-moshi-7days-1gb": 1})
+    assert len(bulk["merhaba-7days-1gb"]["data"]["sims"]) == 2
+    assert len(bulk["moshi-moshi-7days-1gb"]["data"]["sims"]) == 1
+
+    shared = sdk.order_with_email_sim_share(
+        "merhaba-7days-1gb",
+        1,
+        {"to_email": "traveller@example.com", "sharing_option": ["link", "pdf"]},
+    )
+    assert shared["data"]["sims"][0]["sharing"]["access_code"]
+
+    topups = sdk.get_sim_topups(sim["iccid"])
+    assert "change-7days-1gb-topup" in [p["id"] for p in topups["data"]]
+    topup = sdk.topup("change-7days-1gb-topup", sim["iccid"])
+    assert topup["data"]["type"] == "topup"
+
+    history = sdk.get_sim_package_history(sim["iccid"])
+    assert [h["package"]["id"] for h in history["data"]] == [
+        "change-7days-1gb",
+        "change-7days-1gb-topup",
+    ]
+    instructions = sdk.get_installation_instructions({"iccid": sim["iccid"], "language": "fr"})
+    assert instructions["data"]["instructions"]["language"] == "FR"
+
+
+def test_sdk_buys_vouchers(sdk: Any) -> None:
+    esim = sdk.create_esim_voucher(
+        {"vouchers": [{"package_id": "jaco-mobile-7days-1gb", "quantity": 2}]}
+    )
+    assert len(esim["data"][0]["codes"]) == 2
+    airmoney = sdk.create_voucher(
+        {"usage_limit": 1, "amount": 5, "quantity": 1, "is_paid": False, "voucher_code": "SDK5"}
+    )
+    assert airmoney["data"]["code"] == "SDK5"

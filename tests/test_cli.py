@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 import pytest
 from typer.testing import CliRunner
 
+from esimhub.app import create_app
 from esimhub.cli.common import console
 from esimhub.cli.main import app
 from esimhub.config import get_settings
+from esimhub.esims.profiles import luhn_check_digit
+from esimhub.kit.clock import Clock
+from tests.conftest import make_settings
 
 runner = CliRunner()
 
@@ -90,3 +98,116 @@ def test_catalogue_export_and_import(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["catalogue", "import", str(broken)])
     assert failed.exit_code == 1
     assert "Cannot import" in failed.output
+
+
+def _post(
+    database_url: str, created: dict[str, str], body: dict[str, Any], path: str = "/v2/orders"
+) -> Any:
+    """POST to the partner API (in-process) as a partner the CLI created."""
+
+    async def place() -> Any:
+        app_ = create_app(make_settings(database_url), clock=Clock())
+        transport = httpx.ASGITransport(app=app_)
+        async with httpx.AsyncClient(transport=transport, base_url="http://esimhub.test") as client:
+            token = await client.post(
+                "/v2/token",
+                data={
+                    "client_id": created["client_id"],
+                    "client_secret": created["client_secret"],
+                    "grant_type": "client_credentials",
+                },
+            )
+            headers = {"Authorization": f"Bearer {token.json()['data']['access_token']}"}
+            response = await client.post(path, json=body, headers=headers)
+        await app_.state.runtime.engine.dispose()
+        return response.json()
+
+    return asyncio.run(place())
+
+
+def test_balance_credit_limit_and_show(database_url: str) -> None:
+    created = json.loads(invoke("partner", "create", "Ledger Co", "--balance", "10", "--json"))
+    client_id = created["client_id"]
+    assert "35.50 USD" in invoke("balance", "credit", client_id, "25.50", "--note", "wire 7")
+    invoke("balance", "credit-limit", client_id, "100")
+    order = _post(database_url, created, {"package_id": "merhaba-7days-1gb", "quantity": 1})
+    shown = json.loads(invoke("balance", "show", client_id, "--json"))
+    assert shown["credit_limit"] == 100
+    assert shown["balance"] == pytest.approx(35.5 - order["data"]["net_price"])
+    assert [e["kind"] for e in shown["ledger"]] == ["credit", "credit", "order"]
+    assert shown["ledger"][1]["reference"] == "wire 7"
+    assert shown["ledger"][2]["reference"] == order["data"]["code"]
+    table = invoke("balance", "show", client_id)
+    assert "Ledger Co" in table and "wire 7" in table
+    missing = runner.invoke(app, ["balance", "show", "nobody"])
+    assert missing.exit_code == 1
+
+
+def test_brand_inventory_refund_and_mail_commands(database_url: str, tmp_path: Path) -> None:
+    created = json.loads(invoke("partner", "create", "Brandy", "--balance", "100", "--json"))
+    client_id = created["client_id"]
+    assert "/s/sky-travel/" in invoke(
+        "brand", "create", client_id, "Sky Travel", "--color", "#112233"
+    )
+    assert "Sky Travel" in invoke("brand", "list", client_id)
+    duplicate = runner.invoke(app, ["brand", "create", client_id, "Sky Travel"])
+    assert duplicate.exit_code == 1
+
+    profiles = tmp_path / "profiles.csv"
+    lines = ["iccid,smdp_address,matching_id,confirmation_code,imsi,msisdn"]
+    for serial in range(3):
+        payload = f"894900000000000{serial:03d}"
+        lines.append(f"{payload}{luhn_check_digit(payload)},rsp.example.net,M-{serial},1234,,")
+    profiles.write_text("\n".join(lines) + "\n")
+    assert "Imported 3 profiles" in invoke(
+        "inventory", "import", str(profiles), "--operator", "Merhaba"
+    )
+    assert "3" in invoke("inventory", "status")
+    again = runner.invoke(app, ["inventory", "import", str(profiles), "--operator", "Merhaba"])
+    assert again.exit_code == 1
+    assert "already known" in again.output
+    broken = tmp_path / "broken.csv"
+    broken.write_text("iccid,smdp_address,matching_id\n8949000000000000001,rsp.example.net,X\n")
+    bad = runner.invoke(app, ["inventory", "import", str(broken), "--operator", "Merhaba"])
+    assert bad.exit_code == 1
+    assert "Luhn" in bad.output
+
+    order = _post(
+        database_url,
+        created,
+        {
+            "package_id": "merhaba-7days-1gb",
+            "quantity": 1,
+            "brand_settings_name": "Sky Travel",
+            "to_email": "guest@example.com",
+            "sharing_option": ["link"],
+        },
+    )
+    sim = order["data"]["sims"][0]
+    assert sim["iccid"].startswith("894900000000000")
+    assert sim["lpa"] == "rsp.example.net"
+    mail = invoke("mail", "list", "--full")
+    assert "guest@example.com" in mail
+    assert sim["sharing"]["access_code"] in mail
+    assert "kept" in invoke("mail", "list")
+
+    refund = _post(
+        database_url,
+        created,
+        {"iccids": [sim["iccid"]], "reason": "OTHERS", "notes": "trip cancelled"},
+        "/v2/refund",
+    )
+    refund_id = refund["data"]["refund_id"]
+    assert "pending" in invoke("refund", "list", "--status", "pending")
+    too_much = runner.invoke(app, ["refund", "approve", refund_id, "--amount", "1000"])
+    assert too_much.exit_code == 1
+    credited = invoke("refund", "approve", refund_id, "--amount", "0.50", "--note", "partial")
+    assert "0.50 USD credited" in credited
+    assert runner.invoke(app, ["refund", "reject", refund_id]).exit_code == 1
+    shown = json.loads(invoke("balance", "show", client_id, "--json"))
+    assert shown["ledger"][-1] == {
+        "at": shown["ledger"][-1]["at"],
+        "kind": "refund",
+        "amount": 0.5,
+        "reference": f"refund {refund_id}",
+    }
