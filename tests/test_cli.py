@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 import pytest
 from typer.testing import CliRunner
 
@@ -138,7 +137,8 @@ def test_balance_credit_limit_and_show(database_url: str) -> None:
     assert shown["ledger"][1]["reference"] == "wire 7"
     assert shown["ledger"][2]["reference"] == order["data"]["code"]
     table = invoke("balance", "show", client_id)
-    assert "Ledger Co" in table and "wire 7" in table
+    assert "Ledger Co" in table
+    assert "wire 7" in table
     missing = runner.invoke(app, ["balance", "show", "nobody"])
     assert missing.exit_code == 1
 

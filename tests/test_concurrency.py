@@ -25,7 +25,8 @@ async def net_price_cents(client: httpx.AsyncClient, headers: dict[str, str]) ->
     for operator in catalogue.json()["data"][0]["operators"]:
         for package in operator["packages"]:
             if package["id"] == PACKAGE:
-                return round(package["net_price"] * 100)
+                cents: int = round(package["net_price"] * 100)
+                return cents
     raise AssertionError(f"{PACKAGE} is not in the catalogue")
 
 

@@ -39,10 +39,12 @@ async def test_sim_list_is_newest_first_with_simable_and_includes(
     assert iccids[2] == first["sims"][0]["iccid"]
     item = listed["data"][0]
     assert item["order"] is None
-    assert item["recycled"] is False and item["recycled_at"] is None
+    assert item["recycled"] is False
+    assert item["recycled_at"] is None
     assert item["simable"]["id"] == second["id"]
     assert item["simable"]["validity"] == "7"
-    assert "status" not in item["simable"] and "sharing" not in item["simable"]
+    assert "status" not in item["simable"]
+    assert "sharing" not in item["simable"]
 
     included = await partner_api.get(
         "/v2/sims", params={"include": "order,order.status,order.user,share,nonsense"}

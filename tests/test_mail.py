@@ -82,7 +82,8 @@ async def test_share_email_is_sent_with_links_and_pdf(
     pdfs = [p for p in parts if p.get_content_type() == "application/pdf"]
     assert len(pdfs) == 2
     pdf = pdfs[0].get_payload(decode=True)
-    assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
+    assert isinstance(pdf, bytes)
+    assert pdf.startswith(b"%PDF")
 
     async with transaction(settings) as session:
         stored = (await session.scalars(select(MailMessage))).one()

@@ -12,7 +12,7 @@ import pytest
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.esims import service as esims
-from esimhub.esims.profiles import is_valid_iccid
+from esimhub.esims.profiles import is_valid_iccid, luhn_check_digit
 from esimhub.kit.clock import FrozenClock
 from esimhub.ordering import service as ordering
 from tests.conftest import Partnered, PartnerFactory, get_token, make_settings
@@ -55,7 +55,8 @@ async def test_order_answers_the_documented_body_and_debits_net_price(
     assert (data["currency"], data["quantity"], data["type"]) == ("USD", 2, "sim")
     assert (data["validity"], data["data"], data["description"]) == (15, "2 GB", "booking 1234")
     assert (data["price"], data["net_price"]) == (7.5, 1.6)
-    assert data["voice"] > 0 and data["text"] > 0
+    assert data["voice"] > 0
+    assert data["text"] > 0
     assert data["pricing_model"] == "net_pricing"
     assert data["package"].startswith("Uki Mobile-")
     assert data["installation_guides"] == {"en": "http://esimhub.test/help/installation"}
@@ -146,7 +147,7 @@ async def test_order_accepts_form_bodies(partner_api: Partnered, encoding: str) 
                 "sharing_option": ["link"],
             },
             {"to_email": "The to email must be a valid email address."},
-        ),  # fmt: skip
+        ),
         (
             {
                 "package_id": "merhaba-7days-1gb",
@@ -158,7 +159,7 @@ async def test_order_accepts_form_bodies(partner_api: Partnered, encoding: str) 
                 "sharing_option(1)": "Sharing option on position 1 is invalid. Available options "
                 "are: 'link' and 'pdf'."
             },
-        ),  # fmt: skip
+        ),
         (
             {
                 "package_id": "merhaba-7days-1gb",
@@ -168,7 +169,7 @@ async def test_order_accepts_form_bodies(partner_api: Partnered, encoding: str) 
                 "copy_address": ["ok@example.com", "bad"],
             },
             {"copy_address.1": "The copy_address.1 must be a valid email address."},
-        ),  # fmt: skip
+        ),
     ],
 )
 async def test_order_validation_errors_write_nothing(
@@ -364,7 +365,9 @@ async def test_order_list_filters_includes_and_pages(
     item = listed["data"][2]
     assert item["validity"] == "7"
     assert re.fullmatch(r"\d+\.\d\d", item["price"])
-    assert "sims" not in item and "user" not in item and "status" not in item
+    assert "sims" not in item
+    assert "user" not in item
+    assert "status" not in item
 
     full = (await api.get("/v2/orders", params={"include": "sims,user,status,bogus"})).json()
     osaka = next(o for o in full["data"] if o["id"] == second["id"])
@@ -453,7 +456,7 @@ async def test_pool_operator_sells_only_imported_profiles(
     iccids = []
     for serial in range(2):
         payload = f"894400000000000{serial:03d}"
-        iccid = payload + esims.profiles.luhn_check_digit(payload)
+        iccid = payload + luhn_check_digit(payload)
         iccids.append(iccid)
         rows.append(f"{iccid},rsp.operator.example,MATCH-{serial},,234150000000{serial:03d},")
     async with transaction(settings) as session:

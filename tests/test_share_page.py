@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,7 +47,8 @@ async def test_share_page_asks_for_the_code_then_shows_the_esim(partner_api: Par
     shown = await partner_api.client.post(path, data={"access_code": sim["sharing"]["access_code"]})
     assert shown.status_code == 200
     page = shown.text
-    assert sim["matching_id"] in page and sim["lpa"] in page
+    assert sim["matching_id"] in page
+    assert sim["lpa"] in page
     qr = urlsplit(sim["qrcode_url"])
     assert f'src="{qr.path}?{qr.query}"'.replace("&", "&amp;") in page
     assert sim["direct_apple_installation_url"] in page
@@ -84,7 +86,8 @@ async def test_branded_links_only_answer_on_their_brand(
     path = urlsplit(sim["sharing"]["link"]).path
     page = await partner_api.client.get(path)
     assert page.status_code == 200
-    assert "Nomad" in page.text and "#aa3300" in page.text
+    assert "Nomad" in page.text
+    assert "#aa3300" in page.text
     share_id = path.rsplit("/", 1)[1]
     assert (await partner_api.client.get(f"/s/{share_id}")).status_code == 404
     assert (await partner_api.client.get(f"/s/other/{share_id}")).status_code == 404
@@ -97,7 +100,7 @@ def test_share_page_in_headless_chromium(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    async def place_order() -> dict[str, str]:
+    async def place_order() -> dict[str, Any]:
         credentials = await make_partner(balance_cents=10_000)
         async with httpx.AsyncClient(base_url=live_server.base_url) as client:
             token = await get_token(client, credentials)
@@ -106,13 +109,13 @@ def test_share_page_in_headless_chromium(
                 json={"package_id": "moshi-moshi-7days-1gb", "quantity": 1},
                 headers={"Authorization": f"Bearer {token}"},
             )
-        sim: dict[str, str] = response.json()["data"]["sims"][0]
+        sim: dict[str, Any] = response.json()["data"]["sims"][0]
         return sim
 
     sim = asyncio.run(place_order())
     share = urlsplit(sim["sharing"]["link"])
     url = f"{live_server.base_url}{share.path}"
-    code = sim["sharing"]["access_code"]  # type: ignore[index]
+    code: str = sim["sharing"]["access_code"]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -130,7 +133,8 @@ def test_share_page_in_headless_chromium(
         loaded = page.evaluate(
             "() => { const i = document.querySelector('img.qr'); return [i.complete, i.naturalWidth]; }"
         )
-        assert loaded[0] is True and loaded[1] > 100  # the PNG really loaded and decoded
+        assert loaded[0] is True
+        assert loaded[1] > 100
         assert page.locator("#activation-code").inner_text() == sim["matching_id"]
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         browser.close()

@@ -56,7 +56,7 @@ async def test_esim_vouchers_are_unique_codes_paid_now(partner_api: Partnered) -
                 ]
             },
             {"vouchers.1.package_id": "The selected vouchers.1.package_id is invalid"},
-        ),  # fmt: skip
+        ),
         (
             {"vouchers": [{"package_id": "merhaba-7days-1gb"}]},
             {"vouchers.0.quantity": "The vouchers.0.quantity field is required."},

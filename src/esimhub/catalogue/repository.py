@@ -63,7 +63,7 @@ async def replace(
     survives the swap.
     """
     current = await session.execute(select(Operator.id, Operator.supply))
-    supply = {operator_id: mode for operator_id, mode in current}
+    supply = dict(current)
     operators = [{**row, "supply": supply.get(row["id"], "generated")} for row in operators]
     await session.execute(delete(Package))
     await session.execute(delete(Operator))
