@@ -34,7 +34,9 @@ async def _prepare(settings: Settings) -> tuple[str, str, int]:
     await asyncio.to_thread(db.upgrade, settings.database_url)
     async with transaction(settings) as session:
         summary = await catalogue.generate_demo(session, clock=Clock())
-        created = await auth.create_partner(session, settings=settings, clock=Clock(), name="Bench")
+        created = await auth.create_partner(
+            session, settings=settings, clock=Clock(), name="Bench", balance_cents=100_000_000
+        )
     return created.client_id, created.client_secret, summary.packages
 
 
@@ -84,6 +86,24 @@ def main() -> None:
                 def get(path: str, **headers: str) -> Callable[[], httpx.Response]:
                     return lambda: client.get(path, headers={**auth_header, **headers})
 
+                def order(quantity: int) -> Callable[[], httpx.Response]:
+                    body = {"package_id": "merhaba-7days-1gb", "quantity": quantity}
+                    return lambda: client.post("/v2/orders", json=body, headers=auth_header)
+
+                replay_headers = {**auth_header, "Idempotency-Key": "bench-replay"}
+                client.post(
+                    "/v2/orders",
+                    json={"package_id": "merhaba-7days-1gb", "quantity": 1},
+                    headers=replay_headers,
+                )
+
+                def replay() -> httpx.Response:
+                    return client.post(
+                        "/v2/orders",
+                        json={"package_id": "merhaba-7days-1gb", "quantity": 1},
+                        headers=replay_headers,
+                    )
+
                 full = "/v2/packages?include=topup"
                 cold = _time(get(full), 1)[0]
                 size = len(client.get(full, headers=auth_header).content)
@@ -110,7 +130,27 @@ def main() -> None:
                         "POST /v2/token",
                         _time(lambda: client.post("/v2/token", data=form), args.rounds),
                     ),
+                    ("POST /v2/orders quantity=1", _time(order(1), args.rounds)),
+                    ("POST /v2/orders quantity=10", _time(order(10), args.rounds)),
+                    ("POST /v2/orders with a replayed Idempotency-Key", _time(replay, args.rounds)),
+                    ("GET /v2/sims (first page of 50)", _time(get("/v2/sims"), args.rounds)),
+                    (
+                        "GET /v2/orders?include=sims,status",
+                        _time(get("/v2/orders?include=sims,status"), args.rounds),
+                    ),
                 ]
+                iccid = client.get("/v2/sims?limit=1", headers=auth_header).json()["data"][0]
+                rows.append(
+                    ("GET /v2/sims/{iccid}", _time(get(f"/v2/sims/{iccid['iccid']}"), args.rounds))
+                )
+                qr = iccid["qrcode_url"].split("/qr", 1)[1]
+                first_qr = _time(lambda: client.get(f"/qr{qr}"), 1)[0]
+                rows.append(
+                    (
+                        "GET qrcode_url (stored PNG)",
+                        _time(lambda: client.get(f"/qr{qr}"), args.rounds),
+                    )
+                )
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -119,6 +159,7 @@ def main() -> None:
     print(
         f"catalogue: {package_count} packages, full response {size / 1e6:.2f} MB; first (cold) render {cold * 1000:.0f} ms"
     )
+    print(f"first QR PNG render (then stored): {first_qr * 1000:.1f} ms")
     print(f"{'scenario':48} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
     for name, samples in rows:
         median = statistics.median(samples)

@@ -63,7 +63,7 @@ async def replace(
     survives the swap.
     """
     current = await session.execute(select(Operator.id, Operator.supply))
-    supply = dict(current)
+    supply = {row[0]: row[1] for row in current.all()}
     operators = [{**row, "supply": supply.get(row["id"], "generated")} for row in operators]
     await session.execute(delete(Package))
     await session.execute(delete(Operator))
