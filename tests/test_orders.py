@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.esims import service as esims
@@ -480,6 +481,9 @@ async def test_pool_operator_sells_only_imported_profiles(
     assert sorted(s["iccid"] for s in data["sims"]) == iccids
     assert data["sims"][0]["lpa"] == "rsp.operator.example"
     assert data["sims"][0]["imsis"] == ["234150000000000"]
+    async with transaction(settings) as session:  # a catalogue import keeps the supply mode
+        document = await catalogue.export_catalogue(session, clock=clock)
+        await catalogue.import_catalogue(session, clock=clock, document=document)
     empty = await partner_api.post(
         "/v2/orders", json={"package_id": "kallur-digital-7days-1gb", "quantity": 1}
     )
