@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import httpx
@@ -291,3 +292,11 @@ async def test_token_resolution_reads_no_database_while_cached(
             ).status_code == 200
     assert statements == []
     await app.state.runtime.engine.dispose()
+
+
+def test_client_ids_never_look_like_command_line_options() -> None:
+    from esimhub.auth.tokens import new_client_id
+
+    ids = [new_client_id() for _ in range(2000)]  # 1 in 64 would start with "-" unchecked
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", i) for i in ids)

@@ -25,8 +25,11 @@ def _derived_key(secret_key: str, purpose: str) -> bytes:
 
 
 def new_client_id() -> str:
-    # token_urlsafe draws from [A-Za-z0-9_-], the alphabet the Node SDK insists on.
-    return secrets.token_urlsafe(24)
+    # token_urlsafe draws from [A-Za-z0-9_-], the alphabet the Node SDK insists on. A leading "-"
+    # would make `esimhub balance show <client_id>` read the id as an option, so draw again.
+    while (client_id := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return client_id
 
 
 def new_salt() -> str:
