@@ -57,11 +57,20 @@ class Snapshot:
     rates: dict[str, Decimal]
     packages: dict[str, Package] = field(init=False)
     operators: dict[int, Operator] = field(init=False)
+    _topups: dict[int, list[Package]] = field(init=False)
     _views: dict[Variant, CatalogueView] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.packages = {p.id: p for p in self.rows.packages}
         self.operators = {o.id: o for o in self.rows.operators}
+        self._topups = {}
+        for package in self.rows.packages:
+            if package.type == "topup":
+                self._topups.setdefault(package.operator_id, []).append(package)
+
+    def topups_of(self, operator_id: int) -> list[Package]:
+        """The operator's top-up packages, in catalogue order."""
+        return list(self._topups.get(operator_id, ()))
 
     def view(self, variant: Variant) -> CatalogueView:
         view = self._views.get(variant)

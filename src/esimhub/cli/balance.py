@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service as auth
-from esimhub.cli.common import clock, console, errors, run
+from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import to_cents, wire_number, wire_string
 from esimhub.models import LedgerEntry, Partner, Refund
@@ -25,11 +25,6 @@ def _amount(value: str, name: str) -> int:
         return to_cents(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not an amount in USD", param_hint=name) from None
-
-
-def _partner_or_exit(client_id: str) -> NoReturn:
-    errors.print(f"[red]No partner with client_id {client_id}[/]")
-    raise typer.Exit(1)
 
 
 @app.command("credit")
@@ -52,7 +47,7 @@ def credit(
     try:
         balance = run(work)
     except auth.PartnerNotFound:
-        _partner_or_exit(client_id)
+        no_partner(client_id)
     console.print(f"Balance of {client_id}: [bold]{wire_string(balance)} USD[/]")
 
 
@@ -69,7 +64,7 @@ def credit_limit(client_id: str, amount: str) -> None:
     try:
         run(work)
     except auth.PartnerNotFound:
-        _partner_or_exit(client_id)
+        no_partner(client_id)
     console.print(f"Credit limit of {client_id}: [bold]{wire_string(cents)} USD[/]")
 
 
@@ -88,7 +83,7 @@ def show(
     try:
         partner, balance, entries = run(work)
     except auth.PartnerNotFound:
-        _partner_or_exit(client_id)
+        no_partner(client_id)
     if as_json:
         print(
             json.dumps(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
+import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,3 +42,9 @@ def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 def clock() -> Clock:
     return Clock()
+
+
+def no_partner(client_id: str) -> NoReturn:
+    """End a command that named an unknown partner."""
+    errors.print(f"[red]No partner with client_id {client_id}[/]")
+    raise typer.Exit(1)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service as auth
-from esimhub.cli.common import clock, console, errors, run
+from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.config import get_settings
 from esimhub.esims import repository
 from esimhub.esims import service as esims
@@ -97,8 +97,7 @@ def create_brand(
     try:
         brand = run(work)
     except auth.PartnerNotFound:
-        errors.print(f"[red]No partner with client_id {client_id}[/]")
-        raise typer.Exit(1) from None
+        no_partner(client_id)
     except ValueError as exc:
         errors.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -116,8 +115,7 @@ def list_brands(client_id: str) -> None:
     try:
         brands = run(work)
     except auth.PartnerNotFound:
-        errors.print(f"[red]No partner with client_id {client_id}[/]")
-        raise typer.Exit(1) from None
+        no_partner(client_id)
     table = Table("name", "slug", "logo", "colour")
     for brand in brands:
         table.add_row(brand.name, brand.slug, brand.logo_url or "", brand.color or "")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service
 from esimhub.auth.schemas import partner_summary
-from esimhub.cli.common import clock, console, errors, run
+from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.config import get_settings
 from esimhub.kit.money import to_cents, wire_string
 
@@ -126,8 +126,7 @@ def rotate_secret(
     try:
         rotated = run(work)
     except service.PartnerNotFound:
-        errors.print(f"[red]No partner with client_id {client_id}[/]")
-        raise typer.Exit(1) from None
+        no_partner(client_id)
     print_credentials(rotated.client_id, rotated.client_secret, as_json=as_json, extra={})
 
 
@@ -147,8 +146,7 @@ def allow_ip(
     try:
         allowlist = run(work)
     except service.PartnerNotFound:
-        errors.print(f"[red]No partner with client_id {client_id}[/]")
-        raise typer.Exit(1) from None
+        no_partner(client_id)
     except ValueError as exc:
         errors.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None

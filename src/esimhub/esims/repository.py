@@ -78,17 +78,6 @@ async def packages_of(session: AsyncSession, sim_id: int) -> Sequence[SimPackage
     return (await session.scalars(query)).all()
 
 
-async def current_package(session: AsyncSession, sim_id: int) -> SimPackage | None:
-    """The first package of the queue that is not used up or expired."""
-    query = (
-        select(SimPackage)
-        .where(SimPackage.sim_id == sim_id, SimPackage.status.in_(["NOT_ACTIVE", "ACTIVE"]))
-        .order_by(SimPackage.id)
-        .limit(1)
-    )
-    return (await session.scalars(query)).first()
-
-
 @dataclass(frozen=True)
 class SimFilters:
     created_from: datetime | None = None
@@ -159,7 +148,10 @@ async def brands_of(session: AsyncSession, partner_id: int) -> Sequence[Brand]:
 async def record_share_failure(
     session: AsyncSession, sim_id: int, *, lock_until: datetime | None
 ) -> None:
-    values: dict[str, object] = {"share_failures": Sim.share_failures + 1}
-    if lock_until is not None:
-        values = {"share_failures": 0, "share_locked_until": lock_until}
-    await session.execute(update(Sim).where(Sim.id == sim_id).values(**values))
+    """Count a wrong access code in SQL (concurrent guesses all count); a lock resets the count."""
+    statement = update(Sim).where(Sim.id == sim_id)
+    if lock_until is None:
+        statement = statement.values(share_failures=Sim.share_failures + 1)
+    else:
+        statement = statement.values(share_failures=0, share_locked_until=lock_until)
+    await session.execute(statement)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.params import Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.db import SessionDep
 from esimhub.errors import NotFound, ValidationFailed
-from esimhub.esims import instructions, repository
+from esimhub.esims import instructions
 from esimhub.esims import service as esims
 from esimhub.esims.repository import SimFilters
 from esimhub.kit import pagination
@@ -43,31 +42,24 @@ async def list_sims(
     page_request = pagination.parse_page_request(limit, page)
     created_from, created_to = pagination.created_range(filter_created_at)
     filters = SimFilters(created_from=created_from, created_to=created_to, iccid=filter_iccid)
-    total = await repository.count_sims(session, partner.id, filters)
-    window = pagination.window(total, page_request, runtime.settings.list_default_limit)
-    sims = await repository.list_sims(
-        session, partner.id, filters, offset=window.start, limit=window.stop - window.start
+    window, views = await esims.sims_page(
+        session,
+        partner.id,
+        filters=filters,
+        page=page_request,
+        default_limit=runtime.settings.list_default_limit,
     )
-    orders = await repository.orders_by_id(session, [s.order_id for s in sims if s.order_id])
-    brands = await repository.brands_by_id(session, [s.brand_id for s in sims if s.brand_id])
     wanted = pagination.includes(include) & SIM_INCLUDES
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     items = [
-        renderer.listed_sim(
-            sim,
-            orders.get(sim.order_id or 0),
-            brands.get(sim.brand_id or 0),
-            includes=wanted,
-            partner=partner,
-        )
-        for sim in sims
+        renderer.listed_sim(view.sim, view.order, view.brand, includes=wanted, partner=partner)
+        for view in views
     ]
-    query = {k: v for k, v in request.query_params.items() if k != "page"}
     return pagination.envelope(
         items,
         window,
         path=f"{renderer.base_url}{request.url.path}",
-        query=query,
+        query=request.query_params,
         per_page_text=page_request.per_page_text,
     )
 
@@ -82,14 +74,12 @@ async def get_sim(
     include: str | None = None,
 ) -> dict[str, Any]:
     """One of your eSIMs, with its order (``simable``) and share link."""
-    sim = await esims.owned_sim(session, partner.id, sim_iccid)
-    orders = await repository.orders_by_id(session, [sim.order_id] if sim.order_id else [])
-    brands = await repository.brands_by_id(session, [sim.brand_id] if sim.brand_id else [])
+    view = await esims.sim_view(session, partner.id, sim_iccid)
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     data = renderer.listed_sim(
-        sim,
-        orders.get(sim.order_id or 0),
-        brands.get(sim.brand_id or 0),
+        view.sim,
+        view.order,
+        view.brand,
         includes=pagination.includes(include) & SIM_INCLUDES,
         partner=partner,
         with_sharing=True,
@@ -102,9 +92,8 @@ async def sim_topups(
     iccid: str, request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Top-up packages this eSIM can take (``{"data": []}`` when none)."""
-    sim = await esims.owned_sim(session, partner.id, iccid)
     catalogue = await runtime.catalogue.current()
-    packages = ordering.topups_for(catalogue, sim)
+    packages = await ordering.available_topups(session, partner.id, iccid, catalogue=catalogue)
     if not packages:
         return {"data": []}
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
@@ -120,8 +109,7 @@ async def sim_package_history(
     iccid: str, request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """The eSIM's packages: the original purchase and each top-up."""
-    sim = await esims.owned_sim(session, partner.id, iccid)
-    history = await repository.packages_of(session, sim.id)
+    history = await esims.package_history(session, partner.id, iccid)
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     net = not partner.uses_discount_pricing
     return {

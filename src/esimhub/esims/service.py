@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from esimhub.config import Settings
 from esimhub.errors import BusinessError, EsimhubError, MessageError, NotFound, ValidationFailed
 from esimhub.esims import profiles, repository
+from esimhub.kit import pagination
 from esimhub.kit.clock import Clock
 from esimhub.kit.signing import signature_matches, url_signature
 from esimhub.models import Brand, Operator, Order, Package, Sim, SimPackage
@@ -234,9 +235,8 @@ QR_KINDS = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 def qr_expires(settings: Settings, sim: Sim) -> int:
-    issued = sim.issued_at or sim.imported_at
-    assert issued is not None, "only issued eSIMs have QR links"
-    return int(issued.timestamp()) + settings.qr_url_lifetime_seconds
+    assert sim.issued_at is not None, "only issued eSIMs have QR links"
+    return int(sim.issued_at.timestamp()) + settings.qr_url_lifetime_seconds
 
 
 def qr_signature(settings: Settings, sim_id: int, expires: int) -> str:
@@ -386,3 +386,52 @@ async def change_brand(
             raise ValidationFailed({"brand_settings_name": "Brand settings name doesn't exist."})
     sim.brand_id = brand.id if brand else None
     return brand
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimView:
+    """An eSIM with what its wire shape needs: its order (``simable``) and its brand."""
+
+    sim: Sim
+    order: Order | None
+    brand: Brand | None
+
+
+async def _views(session: AsyncSession, sims: Sequence[Sim]) -> list[SimView]:
+    orders = await repository.orders_by_id(session, [s.order_id for s in sims if s.order_id])
+    brands = await repository.brands_by_id(session, [s.brand_id for s in sims if s.brand_id])
+    return [
+        SimView(sim, orders.get(sim.order_id or 0), brands.get(sim.brand_id or 0)) for sim in sims
+    ]
+
+
+async def sims_page(
+    session: AsyncSession,
+    partner_id: int,
+    *,
+    filters: repository.SimFilters,
+    page: pagination.PageRequest,
+    default_limit: int,
+) -> tuple[pagination.PageWindow, list[SimView]]:
+    """One page of the partner's eSIMs, newest first."""
+    total = await repository.count_sims(session, partner_id, filters)
+    window = pagination.window(total, page, default_limit)
+    sims = await repository.list_sims(
+        session, partner_id, filters, offset=window.start, limit=window.stop - window.start
+    )
+    return window, await _views(session, sims)
+
+
+async def sim_view(session: AsyncSession, partner_id: int, iccid: str) -> SimView:
+    return (await _views(session, [await owned_sim(session, partner_id, iccid)]))[0]
+
+
+async def package_history(
+    session: AsyncSession, partner_id: int, iccid: str
+) -> Sequence[SimPackage]:
+    """The eSIM's package queue: the original purchase, then each top-up."""
+    sim = await owned_sim(session, partner_id, iccid)
+    return await repository.packages_of(session, sim.id)

@@ -75,9 +75,10 @@ def links_and_meta(
     message: str = "success",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Laravel's ``links`` and ``meta``; links keep the caller's query with ``page`` replaced."""
+    kept = {key: value for key, value in query.items() if key != "page"}
 
     def link(number: int) -> str:
-        return f"{path}?{urlencode({**query, 'page': str(number)})}"
+        return f"{path}?{urlencode({**kept, 'page': str(number)})}"
 
     empty = page.start >= page.stop
     links = {

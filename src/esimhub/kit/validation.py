@@ -34,18 +34,21 @@ class Fields:
         if self.errors:
             raise ValidationFailed(self.errors)
 
-    def present(self, name: str) -> bool:
+    def _given(self, name: str, *, required: bool, label: str) -> Any:
+        """The field's value; ``None`` when absent or empty (an error if it was required)."""
         value = self.body.get(name)
-        return value is not None and value != "" and value != []
+        if value is None or value == "":
+            if required:
+                self.fail(name, f"The {label} field is required.")
+            return None
+        return value
 
     def string(
         self, name: str, *, required: bool = False, max_length: int = 255, label: str | None = None
     ) -> str | None:
         label = label or words(name)
-        value = self.body.get(name)
-        if value is None or value == "":
-            if required:
-                self.fail(name, f"The {label} field is required.")
+        value = self._given(name, required=required, label=label)
+        if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.fail(name, f"The {label} must be a string.")
@@ -66,10 +69,8 @@ class Fields:
         label: str | None = None,
     ) -> int | None:
         label = label or words(name)
-        value = self.body.get(name)
-        if value is None or value == "":
-            if required:
-                self.fail(name, f"The {label} field is required.")
+        value = self._given(name, required=required, label=label)
+        if value is None:
             return None
         number = as_integer(value)
         if number is None:
@@ -84,8 +85,8 @@ class Fields:
         return number
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
-        value = self.body.get(name)
-        if value is None or value == "":
+        value = self._given(name, required=False, label=name)
+        if value is None:
             return default
         if isinstance(value, bool):
             return value
@@ -105,8 +106,8 @@ class Fields:
 
     def string_list(self, name: str, *, max_items: int | None = None) -> list[str] | None:
         """A list field (``name[]=a&name[]=b`` in forms, an array in JSON); a lone string counts."""
-        value = self.body.get(name)
-        if value is None or value == "":
+        value = self._given(name, required=False, label=name)
+        if value is None:
             return None
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(item, str | int) and not isinstance(item, bool) for item in items):

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth.dependencies import CurrentPartner
+from esimhub.auth.directory import PartnerPrincipal
 from esimhub.db import SessionDep
 from esimhub.errors import NotFound, ValidationFailed
-from esimhub.esims import repository as sims_repository
 from esimhub.kit import pagination
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.forms import read_body
@@ -41,8 +42,8 @@ IDEMPOTENCY_HEADER = {
 
 async def _money_write(
     request: Request,
-    session: SessionDep,
-    partner: CurrentPartner,
+    session: AsyncSession,
+    partner: PartnerPrincipal,
     runtime: Runtime,
     body: dict[str, Any],
     work: Callable[[], Awaitable[tuple[int, Any]]],
@@ -208,34 +209,25 @@ async def list_orders(
         iccid=filter_iccid,
         description=filter_description,
     )
-    total = await service.count_orders(session, partner, filters=filters)
-    window = pagination.window(total, page_request, runtime.settings.list_default_limit)
-    orders = await service.list_orders(
-        session, partner, filters=filters, offset=window.start, limit=window.stop - window.start
-    )
     wanted = pagination.includes(include) & ORDER_INCLUDES
-    sims = (
-        await sims_repository.sims_of_orders(session, [o.id for o in orders])
-        if "sims" in wanted
-        else []
+    window, orders, sims = await service.orders_page(
+        session,
+        partner,
+        filters=filters,
+        page=page_request,
+        default_limit=runtime.settings.list_default_limit,
+        with_sims="sims" in wanted,
     )
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     items = [
-        renderer.listed_order(
-            order,
-            includes=wanted,
-            partner=partner,
-            sims=[s for s in sims if s.order_id == order.id],
-        )
+        renderer.listed_order(order, includes=wanted, partner=partner, sims=sims.get(order.id, []))
         for order in orders
     ]
-    base = renderer.base_url
-    query = {k: v for k, v in request.query_params.items() if k != "page"}
     return pagination.envelope(
         items,
         window,
-        path=f"{base}{request.url.path}",
-        query=query,
+        path=f"{renderer.base_url}{request.url.path}",
+        query=request.query_params,
         per_page_text=page_request.per_page_text,
     )
 
@@ -252,9 +244,10 @@ async def get_order(
     """One of your orders; another partner's order answers 401 "This action is unauthorized."."""
     if not order_id.isdigit():
         raise NotFound()
-    order = await service.order_for(session, partner, int(order_id))
     wanted = pagination.includes(include) & ORDER_INCLUDES
-    sims = await sims_repository.sims_of_orders(session, [order.id]) if "sims" in wanted else []
+    order, sims = await service.order_for(
+        session, partner, int(order_id), with_sims="sims" in wanted
+    )
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     data = renderer.listed_order(order, includes=wanted, partner=partner, sims=sims)
     return {"data": data, "meta": SUCCESS}

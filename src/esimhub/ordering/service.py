@@ -27,10 +27,21 @@ from esimhub.errors import (
 from esimhub.esims import profiles
 from esimhub.esims import repository as sims_repository
 from esimhub.esims import service as esims
+from esimhub.kit import pagination
 from esimhub.kit.clock import Clock
 from esimhub.kit.money import wire_string
 from esimhub.mail import service as mail
-from esimhub.models import Brand, LedgerEntry, Operator, Order, Package, Refund, Sim, Voucher
+from esimhub.models import (
+    Brand,
+    LedgerEntry,
+    Operator,
+    Order,
+    Package,
+    Partner,
+    Refund,
+    Sim,
+    Voucher,
+)
 from esimhub.ordering import repository
 
 MAX_QUANTITY = 50
@@ -115,27 +126,35 @@ async def ledger(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry
     return await repository.entries(session, partner_id)
 
 
+async def _lock(session: AsyncSession, partner_id: int) -> Partner:
+    """The partner's row, locked for the rest of the transaction (see ``lock_partner``)."""
+    account = await repository.lock_partner(session, partner_id)
+    if account is None:  # deleted since its token was resolved
+        raise NotFound()
+    return account
+
+
 async def _debit(
     session: AsyncSession,
-    partner: PartnerPrincipal,
+    account: Partner,
     *,
     amount_cents: int,
     kind: str,
     reference: str,
     at: datetime,
 ) -> int:
-    """Take ``amount_cents`` from the partner's balance plus credit limit; sandbox pays nothing."""
-    row = await repository.lock_partner(session, partner.id)
-    if row is None:
-        raise NotFound()
-    if partner.is_sandbox or amount_cents == 0:
+    """Take ``amount_cents`` from a locked partner's balance plus credit limit.
+
+    Returns what was debited: sandbox partners pay nothing.
+    """
+    if account.is_sandbox or amount_cents == 0:
         return 0
-    available = await repository.balance_cents(session, partner.id) + row.credit_limit_cents
+    available = await repository.balance_cents(session, account.id) + account.credit_limit_cents
     if amount_cents > available:
         raise InsufficientCredit(amount_cents, available)
     repository.append(
         session,
-        partner_id=partner.id,
+        partner_id=account.id,
         amount_cents=-amount_cents,
         kind=kind,
         reference=reference,
@@ -149,10 +168,6 @@ class UnitPrice:
     pricing_model: str
     discount_percentage: int
     paid_cents: int  # what one unit costs this partner
-
-    @property
-    def is_discount(self) -> bool:
-        return self.pricing_model == "discount_pricing"
 
 
 def unit_price(partner: PartnerPrincipal, package: Package) -> UnitPrice:
@@ -192,16 +207,16 @@ class PlacedOrder:
 
 
 def sim_package(
-    catalogue: Snapshot, settings: Settings, package_id: str, *, field_name: str = "package_id"
+    catalogue: Snapshot, settings: Settings, package_id: str
 ) -> tuple[Package, Operator]:
     """The sim package ordered by id: unknown → out of stock (or 422, configurable)."""
     package = catalogue.packages.get(package_id)
     if package is None:
         if settings.unknown_package_error == "validation":
-            raise ValidationFailed({field_name: "The selected package is invalid."})
+            raise ValidationFailed({"package_id": "The selected package is invalid."})
         raise esims.OutOfStock()
     if package.type != "sim":
-        raise ValidationFailed({field_name: "The selected package is invalid."})
+        raise ValidationFailed({"package_id": "The selected package is invalid."})
     return package, catalogue.operators[package.operator_id]
 
 
@@ -229,7 +244,7 @@ async def place_order(
         raise SANDBOX_TRIGGERS[request.package_id]
     package, operator = sim_package(catalogue, settings, request.package_id)
     brand = await find_brand(session, partner.id, request.brand_settings_name)
-    await repository.lock_partner(session, partner.id)
+    account = await _lock(session, partner.id)
     supply = await esims.check_stock(session, operator, request.quantity)
     now = clock.now()
     price = unit_price(partner, package)
@@ -243,7 +258,7 @@ async def place_order(
     order.code = order_code(order)
     order.debited_cents = await _debit(
         session,
-        partner,
+        account,
         amount_cents=price.paid_cents * request.quantity,
         kind="order",
         reference=order.code,
@@ -318,45 +333,59 @@ def _new_order(
     )
 
 
-async def order_for(session: AsyncSession, partner: PartnerPrincipal, order_id: int) -> Order:
+async def order_for(
+    session: AsyncSession, partner: PartnerPrincipal, order_id: int, *, with_sims: bool
+) -> tuple[Order, list[Sim]]:
+    """One of the partner's orders (another partner's → 401, as Airalo answers)."""
     order = await repository.order_of(session, order_id)
     if order is None:
         raise NotFound()
     if order.partner_id != partner.id:
         raise ActionUnauthorized()
-    return order
+    sims = (await order_sims(session, [order]))[order.id] if with_sims else []
+    return order, sims
 
 
-async def count_orders(
-    session: AsyncSession, partner: PartnerPrincipal, *, filters: repository.OrderFilters
-) -> int:
-    return await repository.count_orders(session, partner.id, filters)
+async def order_sims(session: AsyncSession, orders: Sequence[Order]) -> dict[int, list[Sim]]:
+    """The eSIMs of each order, by order id."""
+    by_order: dict[int, list[Sim]] = {order.id: [] for order in orders}
+    for sim in await sims_repository.sims_of_orders(session, list(by_order)):
+        by_order[sim.order_id or 0].append(sim)
+    return by_order
 
 
-async def list_orders(
+async def orders_page(
     session: AsyncSession,
     partner: PartnerPrincipal,
     *,
     filters: repository.OrderFilters,
-    offset: int,
-    limit: int,
-) -> Sequence[Order]:
-    return await repository.list_orders(session, partner.id, filters, offset=offset, limit=limit)
+    page: pagination.PageRequest,
+    default_limit: int,
+    with_sims: bool,
+) -> tuple[pagination.PageWindow, Sequence[Order], dict[int, list[Sim]]]:
+    """One page of the partner's orders, newest first, with their eSIMs when asked for."""
+    total = await repository.count_orders(session, partner.id, filters)
+    window = pagination.window(total, page, default_limit)
+    orders = await repository.list_orders(
+        session, partner.id, filters, offset=window.start, limit=window.stop - window.start
+    )
+    return window, orders, await order_sims(session, orders) if with_sims else {}
 
 
 # -- top-ups ----------------------------------------------------------------------------------
 
 
-def topups_for(catalogue: Snapshot, sim: Sim) -> list[Package]:
+async def available_topups(
+    session: AsyncSession, partner_id: int, iccid: str, *, catalogue: Snapshot
+) -> list[Package]:
     """The top-up packages an eSIM can take: its operator's, if the operator allows recharging."""
+    sim = await esims.owned_sim(session, partner_id, iccid)
     if sim.recycled_at is not None:
         raise SimRecycled(sim.iccid)
     operator = catalogue.operators.get(sim.operator_id)
     if operator is None or not operator.rechargeability:
         return []
-    return [
-        p for p in catalogue.rows.packages if p.operator_id == sim.operator_id and p.type == "topup"
-    ]
+    return catalogue.topups_of(sim.operator_id)
 
 
 async def place_topup(
@@ -385,7 +414,7 @@ async def place_topup(
         raise ValidationFailed({"package_id": "invalid topup package"})
     if not operator.rechargeability:
         raise TopupDisabled(operator.title)
-    await repository.lock_partner(session, partner.id)
+    account = await _lock(session, partner.id)
     now = clock.now()
     price = unit_price(partner, package)
     order = _new_order(partner, package, operator, price, quantity=1, kind="topup", at=now)
@@ -396,7 +425,7 @@ async def place_topup(
     await session.flush()
     order.code = order_code(order)
     order.debited_cents = await _debit(
-        session, partner, amount_cents=price.paid_cents, kind="topup", reference=order.code, at=now
+        session, account, amount_cents=price.paid_cents, kind="topup", reference=order.code, at=now
     )
     session.add(esims.queued_package(sim, order, package, now))
     return order
@@ -435,6 +464,7 @@ async def buy_esim_vouchers(
     clock: Clock,
 ) -> list[IssuedVouchers]:
     """Codes an end user redeems for an eSIM of the package, one per unit, paid now."""
+    account = await _lock(session, partner.id)
     errors: dict[str, str] = {}
     packages: list[Package] = []
     for index, line in enumerate(lines):
@@ -447,17 +477,14 @@ async def buy_esim_vouchers(
     if errors:
         raise ValidationFailed(errors)
     now = clock.now()
-    total = sum(
-        unit_price(partner, p).paid_cents * line.quantity
-        for p, line in zip(packages, lines, strict=True)
-    )
-    await _debit(
-        session, partner, amount_cents=total, kind="voucher", reference="esim vouchers", at=now
+    units = [unit_price(partner, package).paid_cents for package in packages]
+    total = sum(unit * line.quantity for unit, line in zip(units, lines, strict=True))
+    paid = await _debit(
+        session, account, amount_cents=total, kind="voucher", reference="esim vouchers", at=now
     )
     issued: list[IssuedVouchers] = []
-    for package, line in zip(packages, lines, strict=True):
+    for package, unit, line in zip(packages, units, lines, strict=True):
         codes = await _fresh_codes(session, line.quantity)
-        unit = 0 if partner.is_sandbox else unit_price(partner, package).paid_cents
         session.add_all(
             Voucher(
                 partner_id=partner.id,
@@ -466,7 +493,7 @@ async def buy_esim_vouchers(
                 package_id=package.id,
                 booking_reference=line.booking_reference,
                 is_paid=True,
-                debited_cents=unit,
+                debited_cents=unit if paid else 0,
                 created_at=now,
             )
             for code in codes
@@ -492,13 +519,14 @@ async def buy_airmoney_vouchers(
     The partner is debited the most its codes can ever release (amount * uses * codes), so a
     redeemed voucher never spends money the partner did not have.
     """
+    account = await _lock(session, partner.id)
     if voucher_code is not None and await repository.voucher_codes_taken(session, [voucher_code]):
         raise ValidationFailed({"voucher_code": "The voucher code has already been taken."})
     now = clock.now()
     per_voucher = amount * 100 * usage_limit
-    await _debit(
+    paid = await _debit(
         session,
-        partner,
+        account,
         amount_cents=per_voucher * quantity,
         kind="voucher",
         reference="airmoney vouchers",
@@ -513,7 +541,7 @@ async def buy_airmoney_vouchers(
             amount_cents=amount * 100,
             usage_limit=usage_limit,
             is_paid=is_paid,
-            debited_cents=0 if partner.is_sandbox else per_voucher,
+            debited_cents=per_voucher if paid else 0,
             created_at=now,
         )
         for code in codes
@@ -576,7 +604,7 @@ async def request_refund(
         raise RefundRefused(
             f"The following ICCIDs do not belong to your company: {', '.join(foreign)}"
         )
-    await repository.lock_partner(session, partner.id)
+    await _lock(session, partner.id)
     claimed = {i for r in await repository.open_refunds(session, partner.id) for i in r.iccids}
     repeated = [iccid for iccid in unique if iccid in claimed]
     if repeated:
@@ -601,9 +629,8 @@ class RefundDecisionError(ValueError):
     pass
 
 
-async def refund_value_cents(session: AsyncSession, refund: Refund) -> int:
+async def _paid_for(session: AsyncSession, sims: Sequence[Sim]) -> int:
     """What the partner paid for the eSIMs: each one's share of its order, plus its top-ups."""
-    sims = await sims_repository.of_partner_by_iccids(session, refund.partner_id, refund.iccids)
     orders = await sims_repository.orders_by_id(
         session, [s.order_id for s in sims if s.order_id is not None]
     )
@@ -632,7 +659,7 @@ async def decide_refund(
     refund = await repository.refund_of(session, refund_id)
     if refund is None:
         raise RefundDecisionError(f"refund {refund_id} does not exist")
-    await repository.lock_partner(session, refund.partner_id)
+    await _lock(session, refund.partner_id)
     await session.refresh(refund)
     if refund.status != "pending":
         raise RefundDecisionError(f"refund {refund_id} is already {refund.status}")
@@ -642,9 +669,10 @@ async def decide_refund(
     refund.decision_note = note
     if not approve:
         return refund
-    value = await refund_value_cents(session, refund)
+    sims = await sims_repository.of_partner_by_iccids(session, refund.partner_id, refund.iccids)
+    value = await _paid_for(session, sims)
     credited = value if amount_cents is None else amount_cents
-    if credited < 0 or credited > value:
+    if not 0 <= credited <= value:
         raise RefundDecisionError(
             f"the refund can credit between 0 and {wire_string(value)} USD (what was paid)"
         )
@@ -658,16 +686,16 @@ async def decide_refund(
             reference=f"refund {refund.id}",
             at=now,
         )
-    sims = await sims_repository.of_partner_by_iccids(session, refund.partner_id, refund.iccids)
     for sim in sims:
         sim.refunded_at = now
     await session.flush()
-    for order_id in {s.order_id for s in sims if s.order_id is not None}:
-        order = await repository.order_of(session, order_id)
-        siblings = await sims_repository.sims_of_orders(session, [order_id])
-        if order is not None:
-            all_refunded = all(s.refunded_at is not None for s in siblings)
-            order.status = "refunded" if all_refunded else "partially_refunded"
+    orders = await sims_repository.orders_by_id(
+        session, [s.order_id for s in sims if s.order_id is not None]
+    )
+    for order in orders.values():
+        siblings = await sims_repository.sims_of_orders(session, [order.id])
+        all_refunded = all(s.refunded_at is not None for s in siblings)
+        order.status = "refunded" if all_refunded else "partially_refunded"
     return refund
 
 

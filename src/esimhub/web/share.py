@@ -95,9 +95,10 @@ async def _open(
         context["error"] = "That access code is not right. Check it and try again."
         return _page(request, "share_code.html", context, status=403)
     lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
-    package = await repository.current_package(session, sim.id)
     history = await repository.packages_of(session, sim.id)
-    shown = package or (history[-1] if history else None)
+    # the first package not used up or expired; else the last one the eSIM had
+    live = [p for p in history if p.status in {"NOT_ACTIVE", "ACTIVE"}]
+    shown = live[0] if live else (history[-1] if history else None)
     context.update(
         package_title=shown.title if shown else "eSIM",
         iccid=sim.iccid,
