@@ -89,8 +89,3 @@ async def run(
         )
     )
     return Outcome(status_code, body)
-
-
-async def forget_expired(session: AsyncSession, *, settings: Settings, clock: Clock) -> int:
-    cutoff = clock.now() - timedelta(hours=settings.idempotency_key_hours)
-    return await repository.forget_idempotency_keys(session, cutoff)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.models import (
@@ -160,8 +160,3 @@ async def idempotency_key(
         IdempotencyKey.partner_id == partner_id, IdempotencyKey.key == key
     )
     return (await session.scalars(query)).first()
-
-
-async def forget_idempotency_keys(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
