@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as redis
 import uvicorn
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,15 +35,18 @@ from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import (
     Brand,
+    ClockState,
     IdempotencyKey,
     LedgerEntry,
     MailMessage,
     Operator,
     Order,
+    OutboxEvent,
     Partner,
     Refund,
     Sim,
     SimPackage,
+    UsageRecord,
     Voucher,
 )
 
@@ -113,6 +117,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "partner_cache_seconds": 0,
         "catalogue_check_seconds": 0,
         "public_base_url": "http://esimhub.test",
+        # Airalo's per-endpoint limits (token 3/min) would throttle a suite that asks for many
+        # tokens; tests/test_rate_limits.py switches them on.
+        "rate_limits": False,
+        "sweep_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -132,11 +140,27 @@ def clock() -> FrozenClock:
 async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
     yield
     async with transaction(Settings(database_url=database_url)) as session:
-        for table in (MailMessage, IdempotencyKey, Refund, Voucher, SimPackage, Sim, Order, Brand):
+        for table in (
+            OutboxEvent,
+            UsageRecord,
+            MailMessage,
+            IdempotencyKey,
+            Refund,
+            Voucher,
+            SimPackage,
+            Sim,
+            Order,
+            Brand,
+            ClockState,
+        ):
             await session.execute(delete(table))
         await session.execute(delete(LedgerEntry))
         await session.execute(delete(Partner))
         await session.execute(update(Operator).values(supply="generated"))
+    if BACKEND == "postgres":  # rate-limit counters and cached usage live in Redis
+        client = redis.Redis.from_url(REDIS_URL)
+        await client.flushdb()
+        await client.aclose()
 
 
 @pytest.fixture

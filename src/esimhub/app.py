@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from esimhub import __version__
 from esimhub.admin.routes import router as admin_router
@@ -22,9 +24,13 @@ from esimhub.errors import install_error_handlers
 from esimhub.esims.routes import public_router as qr_router
 from esimhub.esims.routes import router as esims_router
 from esimhub.kit.clock import Clock
+from esimhub.limits import RateLimiter, RateLimitHeaders
 from esimhub.metrics import Metrics, MetricsMiddleware
 from esimhub.ordering.routes import router as ordering_router
 from esimhub.runtime import Runtime
+from esimhub.usage import service as usage
+from esimhub.usage.cache import UsageCache
+from esimhub.usage.routes import router as usage_router
 from esimhub.web.images import router as images_router
 from esimhub.web.share import router as share_router
 
@@ -48,8 +54,9 @@ V1_PATHS = {
     "/sims/{sim_iccid}",
     "/sims/{iccid}/topups",
     "/sims/{iccid}/packages",
+    "/sims/{sim_iccid}/usage",
 }
-PARTNER_ROUTERS = (auth_router, catalogue_router, ordering_router, esims_router)
+PARTNER_ROUTERS = (auth_router, catalogue_router, ordering_router, esims_router, usage_router)
 
 
 def _v1_router() -> APIRouter:
@@ -70,12 +77,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         sessionmaker=create_sessionmaker(engine),
         clock=clock or Clock(),
     )
-    redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = (
+        aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        if settings.redis_url
+        else None
+    )
     metrics = Metrics()
+    runtime.limiter = RateLimiter(redis, metrics.limiter_failures)
+    runtime.usage_cache = UsageCache(redis)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep_forever(runtime)) if settings.sweep_seconds else None
         yield
+        if sweeper is not None:
+            sweeper.cancel()
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
@@ -130,5 +146,32 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     app.add_api_route("/metrics", metrics.render, include_in_schema=False)
+    app.add_middleware(RateLimitHeaders)
+    if settings.clock_control_enabled:
+        app.add_middleware(ClockSyncMiddleware, runtime=runtime)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+class ClockSyncMiddleware:
+    """Pure ASGI: keeps this process on the stored sandbox clock before a request reads it."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.runtime.clock_sync.refresh()
+        await self.app(scope, receive, send)
+
+
+async def _sweep_forever(runtime: Runtime) -> None:
+    """Settle eSIMs whose expiry, threshold or recycling moment has come, every few seconds."""
+    while True:
+        await asyncio.sleep(runtime.settings.sweep_seconds)
+        try:
+            await runtime.clock_sync.refresh()
+            await usage.sweep(runtime.sessionmaker, runtime.clock.now())
+        except Exception:  # a failed sweep is retried on the next tick, never ends the loop
+            log.exception("usage sweep failed")

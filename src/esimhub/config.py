@@ -58,6 +58,20 @@ class Settings(BaseSettings):
     # mail is kept in the database for `esimhub mail list`.
     smtp_url: SecretStr | None = None
     mail_from: str = "esimhub <no-reply@esimhub.test>"
+    # The usage polling limit (docs/compatibility.md): "classic" once per eSIM per 15 minutes on
+    # usage and package history, as documented until 2025; "current" 10/min per eSIM + 5/s per
+    # partner with a server-side usage cache; "off".
+    usage_poll_policy: Literal["classic", "current", "off"] = "classic"
+    # How long "current" serves a cached usage body (Airalo: 20 minutes, 60 in sandbox).
+    usage_cache_seconds: int = Field(default=1200, ge=0)
+    sandbox_usage_cache_seconds: int = Field(default=3600, ge=0)
+    # Airalo's per-endpoint limits (token 3/min, packages 80/min, ...): on | off.
+    rate_limits: bool = True
+    # How often a server re-reads the sandbox clock offset (moved by `esimhub clock`).
+    clock_check_seconds: float = Field(default=2.0, ge=0)
+    # How often `esimhub serve` settles eSIMs whose expiry, threshold or recycling moment came
+    # (0: never; the worker or `esimhub clock advance` does it then).
+    sweep_seconds: float = Field(default=60.0, ge=0)
     clock_control: bool | None = None
     webhooks_allow_private_targets: bool | None = None
     log_level: str = "INFO"

@@ -27,6 +27,11 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.limiter_failures = Counter(
+            "esimhub_rate_limiter_failures_total",
+            "Requests let through because the rate limiter's store (Redis) was unreachable.",
+            registry=self.registry,
+        )
 
     def render(self, _: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

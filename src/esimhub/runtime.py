@@ -14,6 +14,9 @@ from esimhub.kit.clock import Clock
 if TYPE_CHECKING:
     from esimhub.auth.directory import PartnerDirectory
     from esimhub.catalogue.cache import CatalogueCache
+    from esimhub.limits import RateLimiter
+    from esimhub.sandbox.clock import ClockSync
+    from esimhub.usage.cache import UsageCache
 
 
 @dataclass
@@ -24,13 +27,21 @@ class Runtime:
     clock: Clock
     partners: PartnerDirectory = field(init=False)
     catalogue: CatalogueCache = field(init=False)
+    clock_sync: ClockSync = field(init=False)
+    # set by create_app, which owns the Redis connection and the metrics
+    limiter: RateLimiter = field(init=False)
+    usage_cache: UsageCache = field(init=False)
 
     def __post_init__(self) -> None:
         from esimhub.auth.directory import PartnerDirectory
         from esimhub.catalogue.cache import CatalogueCache
+        from esimhub.sandbox.clock import ClockSync
 
         self.partners = PartnerDirectory(self)
         self.catalogue = CatalogueCache(self)
+        self.clock_sync = ClockSync(
+            self.clock, self.sessionmaker, self.settings.clock_check_seconds
+        )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,8 +14,12 @@ from esimhub.auth.schemas import partner_summary
 from esimhub.catalogue import service as catalogue
 from esimhub.db import SessionDep
 from esimhub.errors import NotFound, ValidationFailed
+from esimhub.kit.clock import parse_duration
+from esimhub.kit.forms import read_body
 from esimhub.kit.money import to_cents
 from esimhub.runtime import RuntimeDep
+from esimhub.sandbox.clock import ClockBackwards, move_and_settle
+from esimhub.usage import service as usage
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -127,3 +132,104 @@ async def export_catalogue(
     """The catalogue as a full ``GET /v2/packages`` body."""
     base = (runtime.settings.public_base_url or str(request.base_url)).rstrip("/")
     return await catalogue.export_catalogue(session, clock=runtime.clock, base_url=base)
+
+
+# -- usage feed, network, clock ---------------------------------------------------------------
+
+MAX_USAGE_RECORDS = 1000
+
+
+@router.post("/usage-records")
+async def post_usage_records(
+    request: Request, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """A batch of usage records from an operator's feed; each applied whole or rejected."""
+    body = await read_body(request)
+    records = body.get("records")
+    if not isinstance(records, list):
+        raise ValidationFailed({"records": "The records must be an array."})
+    if len(records) > MAX_USAGE_RECORDS:
+        raise ValidationFailed(
+            {"records": f"The records may not have more than {MAX_USAGE_RECORDS} items."}
+        )
+    result = await usage.ingest(session, records, runtime.clock.now())
+    return {
+        "data": {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+        }
+    }
+
+
+class NetworkEventIn(BaseModel):
+    iccid: str = Field(min_length=1, max_length=22)
+    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+
+
+@router.post("/network/{event}")
+async def network_event(
+    event: str, body: NetworkEventIn, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """What the network saw: ``install`` (profile downloaded) or ``attach`` (registered)."""
+    now = runtime.clock.now()
+    try:
+        if event == "install":
+            esim = await usage.install(session, body.iccid, now)
+        elif event == "attach":
+            esim = await usage.attach(session, body.iccid, now, body.country)
+        else:
+            raise NotFound()
+    except usage.NetworkError as exc:
+        raise ValidationFailed({"iccid": str(exc)}) from None
+    return {"data": {"iccid": esim.sim.iccid, "status": esim.report().status}}
+
+
+class ClockMoveIn(BaseModel):
+    by: str | None = None  # a duration: 3d, 15m, 1d12h
+    now: datetime | None = None
+
+
+def _clock_body(runtime: RuntimeDep, settled: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "now": runtime.clock.now().isoformat(),
+        "offset_seconds": runtime.clock.offset.total_seconds(),
+        "movable": runtime.settings.clock_control_enabled,
+    }
+    if settled is not None:
+        data["settled_esims"] = settled
+    return {"data": data}
+
+
+@router.get("/clock")
+async def get_clock(_: AdminAccess, runtime: RuntimeDep) -> dict[str, Any]:
+    """The system clock and how far it has been moved from real time."""
+    await runtime.clock_sync.refresh()
+    return _clock_body(runtime)
+
+
+@router.post("/clock")
+async def move_clock(body: ClockMoveIn, _: AdminAccess, runtime: RuntimeDep) -> dict[str, Any]:
+    """Move the sandbox clock forward (``by`` a duration or to ``now``); time-driven effects
+    (expiry, thresholds, recycling) follow at once."""
+    how: dict[str, Any] = {}
+    try:
+        if body.now is not None:
+            if body.now.tzinfo is None:
+                raise ValueError("now needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+            how["to"] = body.now
+        elif body.by is not None:
+            how["by"] = parse_duration(body.by)
+        else:
+            raise ValueError("give by (a duration such as 3d) or now (a timestamp)")
+        moved = await move_and_settle(runtime.settings, runtime.clock, runtime.sessionmaker, **how)
+    except (ValueError, ClockBackwards) as exc:
+        raise ValidationFailed({"clock": str(exc)}) from None
+    return _clock_body(runtime, moved[1])
+
+
+@router.delete("/clock")
+async def reset_clock(_: AdminAccess, runtime: RuntimeDep) -> dict[str, Any]:
+    """Back to real time (effects already applied stay)."""
+    moved = await move_and_settle(runtime.settings, runtime.clock, runtime.sessionmaker, reset=True)
+    return _clock_body(runtime, moved[1])

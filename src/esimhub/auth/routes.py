@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from esimhub.auth import schemas, service
 from esimhub.db import SessionDep
 from esimhub.kit.forms import read_body
+from esimhub.limits import ENDPOINT_RULES, client_ip, enforce
 from esimhub.runtime import RuntimeDep
 
 router = APIRouter(tags=["authentication"])
@@ -37,11 +38,16 @@ async def request_access_token(
 ) -> dict[str, Any]:
     """Request an access token (client credentials grant)."""
     # The airalo-signature header that the official SDKs send is accepted and ignored.
+    fields = await read_body(request)
+    if runtime.settings.rate_limits:  # per client, as Airalo counts it (per IP without one)
+        client = fields.get("client_id")
+        key = f"token:{client if isinstance(client, str) and client else client_ip(request)}"
+        await enforce(request, [(key, ENDPOINT_RULES["token"])])
     issued = await service.issue_access_token(
         session,
         settings=runtime.settings,
         clock=runtime.clock,
-        fields=await read_body(request),
+        fields=fields,
         client_ip=request.client.host if request.client else None,
     )
     return {

@@ -17,6 +17,7 @@ from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
 from esimhub.errors import ValidationFailed
 from esimhub.kit import pagination
+from esimhub.limits import bearer_token, endpoint_limit
 from esimhub.runtime import RuntimeDep, public_base_url
 
 router = APIRouter(tags=["catalogue"])
@@ -59,6 +60,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 @router.get(
     "/packages",
     responses={200: {"model": schemas.PackagesResponse}, 304: {"description": "Not modified"}},
+    dependencies=[endpoint_limit("packages", bearer_token)],
 )
 async def list_packages(
     request: Request,
@@ -126,6 +128,12 @@ async def list_packages(
 @router.get(
     "/packages/{package_slug}/product-information",
     response_model=schemas.ProductInformationResponse,
+    dependencies=[
+        endpoint_limit(
+            "product_information",
+            lambda request: f"{bearer_token(request)}:{request.path_params['package_slug']}",
+        )
+    ],
 )
 async def product_information(
     package_slug: str, partner: CurrentPartner, runtime: RuntimeDep

@@ -18,6 +18,9 @@ from esimhub.kit.forms import read_body
 from esimhub.ordering import service as ordering
 from esimhub.ordering.schemas import Renderer, pricing
 from esimhub.runtime import RuntimeDep, public_base_url
+from esimhub.usage import service as usage
+from esimhub.usage.lifecycle import remaining_mb
+from esimhub.usage.routes import poll_limit
 
 router = APIRouter(tags=["esims"])
 public_router = APIRouter(tags=["esims"])
@@ -93,7 +96,9 @@ async def sim_topups(
 ) -> dict[str, Any]:
     """Top-up packages this eSIM can take (``{"data": []}`` when none)."""
     catalogue = await runtime.catalogue.current()
-    packages = await ordering.available_topups(session, partner.id, iccid, catalogue=catalogue)
+    packages = await ordering.available_topups(
+        session, partner.id, iccid, catalogue=catalogue, now=runtime.clock.now()
+    )
     if not packages:
         return {"data": []}
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
@@ -104,18 +109,19 @@ async def sim_topups(
     }
 
 
-@router.get("/sims/{iccid}/packages")
+@router.get("/sims/{iccid}/packages", dependencies=[poll_limit("history")])
 async def sim_package_history(
     iccid: str, request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """The eSIM's packages: the original purchase and each top-up."""
-    history = await esims.package_history(session, partner.id, iccid)
+    """The eSIM's packages: the original purchase and each top-up, with their status."""
+    history = await usage.package_history(session, partner.id, iccid, runtime.clock.now())
     renderer = Renderer(runtime.settings, public_base_url(request, runtime))
     net = not partner.uses_discount_pricing
     return {
         "pricing": pricing(partner),
         "data": [
-            renderer.history_item(item, net=net, remaining_mb=item.amount_mb) for item in history
+            renderer.history_item(item, net=net, remaining_mb=remaining_mb(item))
+            for item in history
         ],
     }
 

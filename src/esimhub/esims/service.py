@@ -85,6 +85,11 @@ async def issue(
         sim.access_code = profiles.access_code()
         sim.apn = sim.apn or dict(operator.apn or {})
         sim.is_roaming = operator.is_roaming
+        sim.activation_policy = operator.activation_policy
+        sim.install_window_days = operator.install_window_days
+        sim.topup_grace_window_days = operator.topup_grace_window_days
+        if operator.install_window_days is not None:  # recycled if never installed by then
+            sim.due_at = at + timedelta(days=operator.install_window_days)
     await session.flush()
     session.add_all(queued_package(sim, order, package, at) for sim in sims)
     return sims
@@ -427,11 +432,3 @@ async def sims_page(
 
 async def sim_view(session: AsyncSession, partner_id: int, iccid: str) -> SimView:
     return (await _views(session, [await owned_sim(session, partner_id, iccid)]))[0]
-
-
-async def package_history(
-    session: AsyncSession, partner_id: int, iccid: str
-) -> Sequence[SimPackage]:
-    """The eSIM's package queue: the original purchase, then each top-up."""
-    sim = await owned_sim(session, partner_id, iccid)
-    return await repository.packages_of(session, sim.id)

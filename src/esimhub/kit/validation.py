@@ -8,6 +8,7 @@ client sends and records a message under the Laravel key on anything else.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -83,6 +84,18 @@ class Fields:
             self.fail(name, f"The {label} may not be greater than {maximum}.")
             return None
         return number
+
+    def datetime(self, name: str, *, required: bool = False) -> datetime | None:
+        """ISO 8601 (``2026-11-24T10:00:00Z``) or ``Y-m-d H:i:s``; no zone means UTC."""
+        text = self.string(name, required=required)
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(name, f"The {words(name)} is not a valid date.")
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
         value = self._given(name, required=False, label=name)

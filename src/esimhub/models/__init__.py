@@ -276,6 +276,20 @@ class Sim(Base):
     recycled_at: Mapped[datetime | None]
     imported_at: Mapped[datetime | None]
     issued_at: Mapped[datetime | None] = mapped_column(index=True)
+    # the network's view, and the operator rules copied from the catalogue when the eSIM was issued
+    installed_at: Mapped[datetime | None]
+    attached_at: Mapped[datetime | None]
+    last_country: Mapped[str | None] = mapped_column(String(2))
+    activation_policy: Mapped[str] = mapped_column(
+        String(32), default="first-usage", server_default="first-usage"
+    )
+    install_window_days: Mapped[int | None] = mapped_column(Integer)
+    topup_grace_window_days: Mapped[int | None] = mapped_column(Integer)
+    # When something time-driven next happens to this eSIM (an expiry, a threshold, recycling);
+    # the sweeper reads eSIMs whose moment has come, reads settle them first.
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Bumped by every usage write: updating the row first serialises writers of one eSIM.
+    state_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class SimPackage(Base):
@@ -300,9 +314,14 @@ class SimPackage(Base):
     net_price_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="NOT_ACTIVE")
     activated_at: Mapped[datetime | None]
-    expired_at: Mapped[datetime | None]
+    expired_at: Mapped[datetime | None]  # set at activation: when validity ends
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    used_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    used_voice_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    used_sms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # threshold levels already raised for this package ("75%", "90%", "3days", "1days")
+    alerts: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class Voucher(Base):
@@ -370,3 +389,51 @@ class MailMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class UsageRecord(Base):
+    """One record of an operator's usage feed (or of the network simulator), applied once."""
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(100), unique=True)
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sims.id"), index=True)
+    sim_package_id: Mapped[int | None] = mapped_column(BigInteger)  # charged first
+    started_at: Mapped[datetime]
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    voice_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    sms: Mapped[int] = mapped_column(Integer, default=0)
+    country: Mapped[str | None] = mapped_column(String(2))
+    source: Mapped[str] = mapped_column(String(16))  # feed | network
+    received_at: Mapped[datetime]
+
+
+class ClockState(Base):
+    """A single row: how far a sandbox deployment has moved its clock from real time."""
+
+    __tablename__ = "clock_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class OutboxEvent(Base):
+    """A side effect written with the business change that caused it, delivered afterwards.
+
+    ``dedupe_key`` makes an event happen once (e.g. one 75 % alert per package) however many
+    processes notice it; ``event_id`` is the stable id receivers de-duplicate deliveries with.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # low_data_notification, ...
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from esimhub.kit.clock import format_datetime
 from esimhub.kit.forms import read_body
 from esimhub.kit.money import wire_number
 from esimhub.kit.validation import Fields, is_email
+from esimhub.limits import client_ip, endpoint_limit
 from esimhub.mail import service as mail
 from esimhub.ordering import idempotency, service
 from esimhub.ordering.repository import OrderFilters
@@ -356,7 +357,12 @@ async def airmoney_vouchers(
 # -- refunds ----------------------------------------------------------------------------------
 
 
-@router.post("/refund", status_code=202, openapi_extra=IDEMPOTENCY_HEADER)
+@router.post(
+    "/refund",
+    status_code=202,
+    openapi_extra=IDEMPOTENCY_HEADER,
+    dependencies=[endpoint_limit("refund", client_ip)],
+)
 async def request_refund(
     request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
 ) -> Response:

@@ -43,6 +43,7 @@ from esimhub.models import (
     Voucher,
 )
 from esimhub.ordering import repository
+from esimhub.usage import service as usage
 
 MAX_QUANTITY = 50
 ORDER_STATUSES = ("completed", "failed", "refunded", "partially_refunded")
@@ -376,11 +377,11 @@ async def orders_page(
 
 
 async def available_topups(
-    session: AsyncSession, partner_id: int, iccid: str, *, catalogue: Snapshot
+    session: AsyncSession, partner_id: int, iccid: str, *, catalogue: Snapshot, now: datetime
 ) -> list[Package]:
     """The top-up packages an eSIM can take: its operator's, if the operator allows recharging."""
     sim = await esims.owned_sim(session, partner_id, iccid)
-    if sim.recycled_at is not None:
+    if (await usage.settled(session, sim, now)).recycled:
         raise SimRecycled(sim.iccid)
     operator = catalogue.operators.get(sim.operator_id)
     if operator is None or not operator.rechargeability:
@@ -416,6 +417,9 @@ async def place_topup(
         raise TopupDisabled(operator.title)
     account = await _lock(session, partner.id)
     now = clock.now()
+    esim = await usage.locked(session, sim, now)  # after the partner: one lock order everywhere
+    if esim.recycled:
+        raise SimRecycled(sim.iccid)
     price = unit_price(partner, package)
     order = _new_order(partner, package, operator, price, quantity=1, kind="topup", at=now)
     order.description = description or f"Topup ({sim.iccid})"
@@ -427,7 +431,12 @@ async def place_topup(
     order.debited_cents = await _debit(
         session, account, amount_cents=price.paid_cents, kind="topup", reference=order.code, at=now
     )
-    session.add(esims.queued_package(sim, order, package, now))
+    queued = esims.queued_package(sim, order, package, now)
+    session.add(queued)
+    await session.flush()
+    esim.packages.append(queued)
+    # active at once on a live eSIM with nothing else running; queued behind the current otherwise
+    await usage.record_alerts(session, esim, esim.settle(now))
     return order
 
 

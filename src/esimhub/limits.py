@@ -1,0 +1,217 @@
+"""Rate limits: Airalo's per-endpoint table and the usage polling limit.
+
+Counting uses GCRA (one stored number per key: the "theoretical arrival time"), on the system
+clock, so a sandbox clock moved forward reopens windows too. The store is Redis when
+``ESIMHUB_REDIS_URL`` is set (one limit across every server process) and process memory
+otherwise. If Redis cannot be reached the limiter lets the request through, logs, and counts it
+(``esimhub_rate_limiter_failures_total``): an outage of the limiter never becomes one of the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from esimhub.errors import TooManyAttempts
+
+log = logging.getLogger("esimhub.limits")
+
+PollPolicy = Literal["classic", "current", "off"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    limit: int
+    period_seconds: int
+
+    @property
+    def interval_ms(self) -> int:
+        return math.ceil(self.period_seconds * 1000 / self.limit)
+
+
+# Per-endpoint partner limits, Airalo's current table (reference §5.1; endpoint-page values where
+# the rate-limit page disagrees). Keyed per client (token), per partner, or per IP as Airalo does.
+ENDPOINT_RULES: dict[str, Rule] = {
+    "token": Rule(3, 60),
+    "packages": Rule(80, 60),
+    "product_information": Rule(60, 60),
+    "refund": Rule(5, 60),
+    "simulator": Rule(5, 60),
+}
+
+# The usage polling limit, by ESIMHUB_USAGE_POLL_POLICY: (scope, rule) pairs per endpoint.
+# classic: once per eSIM per 15 minutes for usage and package history, as documented until 2025.
+# current: 10 per minute per eSIM, plus 5 per second per partner on usage (with a usage cache).
+POLL_RULES: dict[PollPolicy, dict[str, tuple[tuple[str, Rule], ...]]] = {
+    "classic": {"usage": (("sim", Rule(1, 900)),), "history": (("sim", Rule(1, 900)),)},
+    "current": {
+        "usage": (("sim", Rule(10, 60)), ("partner", Rule(5, 1))),
+        "history": (("sim", Rule(10, 60)),),
+    },
+    "off": {"usage": (), "history": ()},
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int  # whole seconds until the next request is allowed; 0 when allowed
+    reset_at: int  # Unix time (system clock) at which the next request is allowed
+
+    def raise_if_denied(self) -> None:
+        if not self.allowed:
+            raise TooManyAttempts(self.limit, self.retry_after, self.reset_at)
+
+
+def _decide(allowed: bool, tat: int, now_ms: int, rule: Rule) -> Decision:
+    """Turn a GCRA outcome into headers. ``tat`` is the stored time after this request."""
+    interval = rule.interval_ms
+    if allowed:
+        remaining = max(0, (now_ms + interval * rule.limit - tat) // interval)
+        return Decision(True, rule.limit, remaining, 0, math.ceil(now_ms / 1000))
+    wait_ms = tat - interval * (rule.limit - 1) - now_ms
+    retry_after = max(1, math.ceil(wait_ms / 1000))
+    return Decision(False, rule.limit, 0, retry_after, now_ms // 1000 + retry_after)
+
+
+class MemoryStore:
+    """GCRA in this process's memory (the embedded default)."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._tat: dict[str, int] = {}
+
+    async def hit(self, key: str, now_ms: int, rule: Rule) -> Decision:
+        tat = max(self._tat.get(key, now_ms), now_ms)
+        if now_ms < tat - rule.interval_ms * (rule.limit - 1):
+            return _decide(False, tat, now_ms, rule)
+        self._tat[key] = tat + rule.interval_ms
+        if len(self._tat) > self.MAX_KEYS:
+            self._tat = {k: v for k, v in self._tat.items() if v > now_ms}
+        return _decide(True, tat + rule.interval_ms, now_ms, rule)
+
+
+_GCRA = """
+local tat = tonumber(redis.call('GET', KEYS[1]))
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if tat == nil or tat < now then tat = now end
+if now < tat - interval * (limit - 1) then return {0, tat} end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+return {1, new_tat}
+"""
+
+
+class RedisStore:
+    """GCRA in Redis, one atomic script per hit."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._script = redis.register_script(_GCRA)
+
+    async def hit(self, key: str, now_ms: int, rule: Rule) -> Decision:
+        allowed, tat = await self._script(keys=[key], args=[now_ms, rule.interval_ms, rule.limit])
+        return _decide(bool(allowed), int(tat), now_ms, rule)
+
+
+class RateLimiter:
+    PREFIX = "esimhub:rl:"
+
+    def __init__(self, redis: aioredis.Redis | None, failures: Counter | None = None) -> None:
+        self._store: MemoryStore | RedisStore = RedisStore(redis) if redis else MemoryStore()
+        self._failures = failures
+        self._last_warning = float("-inf")
+
+    async def hit(self, key: str, rule: Rule, now: datetime) -> Decision:
+        now_ms = math.floor(now.timestamp() * 1000)
+        try:
+            return await self._store.hit(self.PREFIX + key, now_ms, rule)
+        except (RedisError, OSError) as exc:
+            if self._failures is not None:
+                self._failures.inc()
+            if time.monotonic() - self._last_warning > 60:  # one line a minute, not per request
+                self._last_warning = time.monotonic()
+                log.warning("rate limiter store unavailable, letting requests through: %r", exc)
+            return Decision(True, rule.limit, rule.limit, 0, now_ms // 1000)
+
+    async def check(self, checks: Sequence[tuple[str, Rule]], now: datetime) -> Decision | None:
+        """Count one request against each (key, rule); raise 429 if any is exhausted.
+
+        Returns the decision to report in ``X-RateLimit-*`` headers (the first one).
+        """
+        shown: Decision | None = None
+        for key, rule in checks:
+            decision = await self.hit(key, rule, now)
+            decision.raise_if_denied()
+            shown = shown or decision
+        return shown
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def bearer_token(request: Request) -> str:
+    """Per auth token, as Airalo counts GET /packages (hashed: keys never hold a credential)."""
+    header = request.headers.get("authorization", "")
+    return hashlib.sha256(header.encode()).hexdigest()[:32]
+
+
+async def enforce(request: Request, checks: Sequence[tuple[str, Rule]]) -> None:
+    """Apply limits to this request, and leave the decision for the response headers."""
+    runtime = request.app.state.runtime
+    decision = await runtime.limiter.check(checks, runtime.clock.now())
+    if decision is not None:
+        request.state.rate_limit = decision
+
+
+def endpoint_limit(name: str, key: Callable[[Request], str]) -> Any:
+    """A route dependency applying ``ENDPOINT_RULES[name]`` unless ESIMHUB_RATE_LIMITS is off."""
+    rule = ENDPOINT_RULES[name]
+
+    async def dependency(request: Request) -> None:
+        if request.app.state.runtime.settings.rate_limits:
+            await enforce(request, [(f"{name}:{key(request)}", rule)])
+
+    return Depends(dependency)
+
+
+class RateLimitHeaders:
+    """Pure ASGI: adds ``X-RateLimit-Limit``/``-Remaining`` to responses of limited routes,
+    as Laravel's throttle middleware does (429s carry their own, with ``Retry-After``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] != 429:
+                decision = scope.get("state", {}).get("rate_limit")
+                if isinstance(decision, Decision):
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        (b"x-ratelimit-limit", str(decision.limit).encode()),
+                        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)

@@ -1,0 +1,57 @@
+"""The outbox: side effects written in the same transaction as the change that causes them.
+
+The webhook worker delivers them; here they are only recorded, each once (``dedupe_key``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.models import OutboxEvent
+
+
+def event_id() -> str:
+    return secrets.token_hex(16)
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    partner_id: int | None,
+    at: datetime,
+) -> None:
+    """Record an event unless one with the same ``dedupe_key`` exists (even if written just now
+    by another process)."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(OutboxEvent)
+        .values(
+            event_id=event_id(),
+            partner_id=partner_id,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            status="pending",
+            due_at=at,
+            created_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    await session.execute(statement)
+
+
+async def events(session: AsyncSession, *, kind: str | None = None) -> list[OutboxEvent]:
+    query = select(OutboxEvent).order_by(OutboxEvent.id)
+    if kind is not None:
+        query = query.where(OutboxEvent.kind == kind)
+    return list(await session.scalars(query))

@@ -1,0 +1,1 @@
+"""Sandbox tooling: the movable clock."""

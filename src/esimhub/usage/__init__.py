@@ -1,0 +1,1 @@
+"""Data usage: the package lifecycle, the usage feed and network simulator, polling limits."""
