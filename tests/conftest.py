@@ -136,8 +136,16 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
+async def _flush_redis() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+
+
 @pytest.fixture(autouse=True)
 async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
+    if BACKEND == "postgres":  # rate-limit counters and cached usage live in Redis
+        await _flush_redis()
     yield
     async with transaction(Settings(database_url=database_url)) as session:
         for table in (
@@ -157,10 +165,6 @@ async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
         await session.execute(delete(LedgerEntry))
         await session.execute(delete(Partner))
         await session.execute(update(Operator).values(supply="generated"))
-    if BACKEND == "postgres":  # rate-limit counters and cached usage live in Redis
-        client = redis.Redis.from_url(REDIS_URL)
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture

@@ -125,3 +125,20 @@ def test_sdk_buys_vouchers(sdk: Any) -> None:
         {"usage_limit": 1, "amount": 5, "quantity": 1, "is_paid": False, "voucher_code": "SDK5"}
     )
     assert airmoney["data"]["code"] == "SDK5"
+
+
+def test_sdk_reads_usage_one_by_one_and_in_bulk(sdk: Any) -> None:
+    order = sdk.order("kallur-digital-7days-1gb", 3)
+    first, *others = [sim["iccid"] for sim in order["data"]["sims"]]
+
+    usage = sdk.sim_usage(first)
+    assert usage["meta"] == {"message": "api.succes"}
+    assert usage["data"]["status"] == "NOT_ACTIVE"
+    assert (usage["data"]["remaining"], usage["data"]["total"]) == (1024, 1024)
+
+    bulk = sdk.sim_usage_bulk([first, *others])
+    assert set(bulk) == {first, *others}
+    for iccid in others:
+        assert bulk[iccid]["data"]["status"] == "NOT_ACTIVE"
+    # polled a moment ago: the once-per-15-minutes limit answers Laravel's throttle body
+    assert bulk[first] == {"message": "Too Many Attempts."}

@@ -1,0 +1,259 @@
+"""The usage polling limit (three policies), Airalo's per-endpoint limits, Redis sharing and
+failing open."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import event
+
+from esimhub.kit.clock import FrozenClock
+from tests.conftest import REDIS_URL, PartnerFactory, get_token
+from tests.usage_helpers import Sandbox, sandbox
+
+KALLUR = "kallur-digital-7days-1gb"
+TOO_MANY = {"message": "Too Many Attempts."}
+
+
+@pytest.fixture
+async def box(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> AsyncIterator[Sandbox]:
+    async with sandbox(database_url, clock, make_partner) as box:
+        yield box
+
+
+async def test_a_second_poll_within_15_minutes_is_refused_until_the_window_reopens(
+    box: Sandbox,
+) -> None:
+    iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+    first = await box.usage(iccid)
+    assert first.status_code == 200
+    assert (first.headers["x-ratelimit-limit"], first.headers["x-ratelimit-remaining"]) == (
+        "1",
+        "0",
+    )
+
+    box.clock.advance(timedelta(seconds=60))
+    refused = await box.usage(iccid)
+    assert refused.status_code == 429
+    assert refused.json() == TOO_MANY
+    assert refused.headers["retry-after"] == "840"
+    assert refused.headers["x-ratelimit-limit"] == "1"
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    reopens = int((box.clock.now() + timedelta(seconds=840)).timestamp())
+    assert refused.headers["x-ratelimit-reset"] == str(reopens)
+
+    box.clock.advance(timedelta(seconds=839))
+    almost = await box.usage(iccid)
+    assert (almost.status_code, almost.headers["retry-after"]) == (429, "1")
+
+    box.clock.advance(timedelta(seconds=1))  # exactly 15 minutes after the first poll
+    assert (await box.usage(iccid)).status_code == 200
+
+
+async def test_the_limit_is_per_esim_and_shared_by_v1_and_v2(box: Sandbox) -> None:
+    order = await box.partner.order(KALLUR, quantity=2)
+    first, second = (s["iccid"] for s in order["sims"])
+    assert (await box.usage(first)).status_code == 200
+    assert (await box.usage(second)).status_code == 200
+    assert (await box.usage(first, "v1")).status_code == 429
+
+
+async def test_package_history_has_its_own_15_minute_limit(box: Sandbox) -> None:
+    iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+    assert (await box.usage(iccid)).status_code == 200
+    assert (await box.partner.get(f"/v2/sims/{iccid}/packages")).status_code == 200
+    again = await box.partner.get(f"/v2/sims/{iccid}/packages")
+    assert (again.status_code, again.json()) == (429, TOO_MANY)
+
+
+async def test_the_429_is_decided_without_touching_the_database(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    # the partner cache on, as deployed (tests turn it off elsewhere)
+    async with sandbox(database_url, clock, make_partner, partner_cache_seconds=60) as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        assert (await box.usage(iccid)).status_code == 200
+        engine = box.app.state.runtime.engine
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            assert (await box.usage(iccid)).status_code == 429
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert statements == []
+
+
+async def test_current_policy_allows_10_a_minute_and_serves_a_cached_body(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(database_url, clock, make_partner, usage_poll_policy="current") as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        await box.network("attach", iccid)
+        first = await box.usage_data(iccid)
+        await box.consume(iccid, mb=100)
+        for _ in range(8):
+            clock.advance(timedelta(milliseconds=250))  # under 5 per second per partner
+            assert await box.usage_data(iccid) == first  # cached for 20 minutes
+        clock.advance(timedelta(milliseconds=250))
+        last = await box.usage(iccid)
+        assert (last.status_code, last.headers["x-ratelimit-remaining"]) == (200, "0")
+        clock.advance(timedelta(milliseconds=250))
+        eleventh = await box.usage(iccid)
+        assert (eleventh.status_code, eleventh.json()) == (429, TOO_MANY)
+
+        clock.advance(timedelta(minutes=20))
+        assert (await box.usage_data(iccid))["remaining"] == first["remaining"] - 100
+
+
+async def test_current_policy_limits_a_partner_to_5_a_second(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(database_url, clock, make_partner, usage_poll_policy="current") as box:
+        sims = (await box.partner.order(KALLUR, quantity=6))["sims"]
+        codes = [(await box.usage(s["iccid"])).status_code for s in sims]
+        assert codes == [200] * 5 + [429]
+
+
+async def test_policy_off_never_limits(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(database_url, clock, make_partner, usage_poll_policy="off") as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        for _ in range(20):
+            response = await box.usage(iccid)
+            assert response.status_code == 200
+            assert "x-ratelimit-limit" not in response.headers
+
+
+async def test_endpoint_limits_token_packages_refund(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(database_url, clock, make_partner, rate_limits=True) as box:
+        # one token was taken by the sandbox: 2 more this minute, then 429
+        credentials = box.partner.credentials
+        for _ in range(2):
+            await get_token(box.client, credentials)
+        refused = await box.client.post("/v2/token", data=credentials.form())
+        assert (refused.status_code, refused.json()) == (429, TOO_MANY)
+        assert refused.headers["retry-after"] == "20"
+        clock.advance(timedelta(seconds=20))
+        await get_token(box.client, credentials)
+
+        for number in range(80):
+            response = await box.partner.get("/v2/packages", params={"filter[country]": "FO"})
+            assert response.status_code == 200
+            assert response.headers["x-ratelimit-remaining"] == str(79 - number)
+        assert (
+            await box.partner.get("/v2/packages", params={"filter[country]": "FO"})
+        ).status_code == 429
+
+        for _ in range(5):
+            assert (await box.partner.post("/v2/refund", json={})).status_code == 422
+        assert (await box.partner.post("/v2/refund", json={})).status_code == 429
+
+
+async def test_endpoint_limits_can_be_switched_off(box: Sandbox) -> None:
+    for _ in range(5):
+        await get_token(box.client, box.partner.credentials)
+
+
+async def test_an_unreachable_redis_fails_open_and_is_counted(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(
+        database_url, clock, make_partner, redis_url="redis://127.0.0.1:1/0", rate_limits=True
+    ) as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        assert (await box.usage(iccid)).status_code == 200
+        assert (await box.usage(iccid)).status_code == 200
+        metrics = (await box.client.get("/metrics")).text
+        line = next(
+            x for x in metrics.splitlines() if x.startswith("esimhub_rate_limiter_failures_total")
+        )
+        assert float(line.split()[-1]) >= 3  # the token request and both polls
+
+
+# -- two server processes, one Redis ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def two_servers(database_url: str) -> Iterator[list[str]]:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = {
+        **os.environ,
+        "ESIMHUB_DATABASE_URL": database_url,
+        "ESIMHUB_REDIS_URL": REDIS_URL,
+        "ESIMHUB_LOG_LEVEL": "WARNING",
+        "ESIMHUB_SWEEP_SECONDS": "0",
+    }
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "esimhub", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        deadline = time.monotonic() + 30
+        for url, server in zip(urls, servers, strict=True):
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"server did not start: {server.stderr}")
+                time.sleep(0.1)
+        yield urls
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_two_server_processes_sharing_redis_enforce_one_limit(
+    two_servers: list[str], make_partner: PartnerFactory
+) -> None:
+    import asyncio
+
+    credentials = asyncio.run(make_partner(balance_cents=10_000))
+    first, second = two_servers
+    token = httpx.post(f"{first}/v2/token", data=credentials.form()).json()["data"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    order = httpx.post(
+        f"{first}/v2/orders", json={"package_id": KALLUR, "quantity": 1}, headers=headers
+    )
+    iccid = order.json()["data"]["sims"][0]["iccid"]
+
+    assert httpx.get(f"{first}/v2/sims/{iccid}/usage", headers=headers).status_code == 200
+    other = httpx.get(f"{second}/v2/sims/{iccid}/usage", headers=headers)
+    assert other.status_code == 429
+    assert 895 <= int(other.headers["retry-after"]) <= 900
