@@ -1,4 +1,4 @@
-"""Catalogue and token-resolution benchmark against a live esimhub on loopback.
+"""Benchmarks against a live esimhub on loopback: catalogue, tokens, orders, eSIMs, usage.
 
 Every figure is also given as a ratio to a baseline measured in the same run (an authenticated
 request answered by a tiny in-memory route), because absolute times on shared machines are noisy.
@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -63,7 +64,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        # Per-endpoint limits off: the token row alone would hit 3/min. The usage polling limit
+        # stays on (classic): the 429 path is one of the rows.
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+            rate_limits=False,
+            admin_token="bench-admin-token",
+            sweep_seconds=0,
+        )
         client_id, secret, package_count = asyncio.run(_prepare(settings))
         port = _port()
         server = uvicorn.Server(
@@ -143,6 +151,48 @@ def main() -> None:
                 rows.append(
                     ("GET /v2/sims/{iccid}", _time(get(f"/v2/sims/{iccid['iccid']}"), args.rounds))
                 )
+                every = client.get("/v2/sims?limit=1000", headers=auth_header).json()["data"]
+                iccids = iter(s["iccid"] for s in every)
+                rows.append(
+                    (
+                        "GET /v2/sims/{iccid}/usage (allowed)",
+                        _time(
+                            lambda: client.get(
+                                f"/v2/sims/{next(iccids)}/usage", headers=auth_header
+                            ),
+                            args.rounds,
+                        ),
+                    )
+                )
+                polled = every[0]["iccid"]
+                rows.append(
+                    (
+                        "GET /v2/sims/{iccid}/usage within 15 min → 429",
+                        _time(get(f"/v2/sims/{polled}/usage"), args.rounds, 429),
+                    )
+                )
+                admin = {"Authorization": "Bearer bench-admin-token"}
+                batches = iter(range(10**6))
+
+                def feed() -> httpx.Response:
+                    batch = next(batches)
+                    records = [
+                        {
+                            "id": f"bench-{batch}-{n}",
+                            "iccid": every[(batch * 100 + n) % len(every)]["iccid"],
+                            "started_at": datetime.now(UTC).isoformat(),
+                            "bytes": 1_000_000,
+                        }
+                        for n in range(100)
+                    ]
+                    response = client.post(
+                        "/admin/v1/usage-records", json={"records": records}, headers=admin
+                    )
+                    assert len(response.json()["data"]["accepted"]) == 100, response.text[:300]
+                    return response
+
+                feed_samples = _time(feed, max(5, args.rounds // 4))
+                rows.append(("POST /admin/v1/usage-records (100 records)", feed_samples))
                 qr = iccid["qrcode_url"].split("/qr", 1)[1]
                 first_qr = _time(lambda: client.get(f"/qr{qr}"), 1)[0]
                 rows.append(
@@ -160,6 +210,7 @@ def main() -> None:
         f"catalogue: {package_count} packages, full response {size / 1e6:.2f} MB; first (cold) render {cold * 1000:.0f} ms"
     )
     print(f"first QR PNG render (then stored): {first_qr * 1000:.1f} ms")
+    print(f"usage feed: {100 / statistics.median(feed_samples):,.0f} records/s")
     print(f"{'scenario':48} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
     for name, samples in rows:
         median = statistics.median(samples)

@@ -211,3 +211,44 @@ def test_brand_inventory_refund_and_mail_commands(database_url: str, tmp_path: P
         "amount": 0.5,
         "reference": f"refund {refund_id}",
     }
+
+
+def test_network_and_clock_commands(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = json.loads(invoke("partner", "create", "Roamers", "--balance", "100", "--json"))
+    order = _post(database_url, created, {"package_id": "kallur-digital-7days-1gb", "quantity": 2})
+    first, second = (sim["iccid"] for sim in order["data"]["sims"])
+
+    assert "NOT_ACTIVE" in invoke("network", "install", first)
+    assert "ACTIVE (kallur-digital-7days-1gb: 1024 MB left" in invoke(
+        "network", "attach", first, "--country", "FO"
+    )
+    assert "724 MB left" in invoke("network", "consume", first, "--mb", "300")
+    assert "ACTIVE" in invoke("network", "consume", first, "--voice-min", "1", "--sms", "2")
+    nothing = runner.invoke(app, ["network", "consume", first])
+    assert nothing.exit_code != 0
+    unknown = runner.invoke(app, ["network", "attach", "8999000000000000000"])
+    assert unknown.exit_code == 1
+    assert "unknown ICCID" in unknown.output
+
+    assert "1 eSIM(s) settled" in invoke("clock", "advance", "8d")
+    assert "EXPIRED" in invoke("network", "consume", first, "--mb", "1")
+    assert "8 days" in invoke("clock", "show")
+    backwards = runner.invoke(app, ["clock", "set", "2020-01-01T00:00:00Z"])
+    assert backwards.exit_code == 1
+    assert runner.invoke(app, ["clock", "advance", "soon"]).exit_code != 0
+
+    simulated = invoke(
+        "network", "simulate", "--sims", "2", "--speed", "600", "--duration", "1", "--tick", "0.2"
+    )
+    assert "over 2 eSIMs" in simulated
+    assert second in simulated
+
+    invoke("clock", "reset")
+    assert "moved 0:00:00" in invoke("clock", "show")
+
+    monkeypatch.setenv("ESIMHUB_ENV", "production")
+    monkeypatch.setenv("ESIMHUB_SECRET_KEY", "x" * 40)
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["clock", "advance", "1d"])
+    assert refused.exit_code == 1
+    assert "cannot be moved" in refused.output

@@ -210,7 +210,7 @@ def two_servers(database_url: str) -> Iterator[list[str]]:
     }
     ports = [_free_port(), _free_port()]
     servers = [
-        subprocess.Popen(
+        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "esimhub", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -55,7 +55,7 @@ class Sandbox:
         body = {"iccid": iccid, "country": country}
         return await self.client.post(f"/admin/v1/network/{event}", json=body, headers=self.admin)
 
-    async def feed(self, *records: dict[str, Any]) -> dict[str, Any]:
+    async def feed(self, *records: Any) -> dict[str, Any]:
         response = await self.client.post(
             "/admin/v1/usage-records", json={"records": list(records)}, headers=self.admin
         )

@@ -32,16 +32,24 @@ async def transaction(settings: Settings | None = None) -> AsyncIterator[AsyncSe
         await engine.dispose()
 
 
+_clock = Clock()
+
+
 def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Do ``work`` in one transaction, on the system clock (moved, in a sandbox)."""
+    from esimhub.sandbox.clock import stored_offset
+
     async def main() -> T:
         async with transaction() as session:
+            _clock.offset = await stored_offset(session)
             return await work(session)
 
     return asyncio.run(main())
 
 
 def clock() -> Clock:
-    return Clock()
+    """The system clock, as of the last ``run``."""
+    return _clock
 
 
 def no_partner(client_id: str) -> NoReturn:

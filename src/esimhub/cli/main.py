@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from esimhub import db
-from esimhub.cli import balance, catalogue, esims, partner
+from esimhub.cli import balance, catalogue, esims, network, partner
 from esimhub.cli.common import console
 from esimhub.config import get_settings
 
@@ -25,6 +25,8 @@ app.add_typer(balance.refunds_app, name="refund")
 app.add_typer(esims.inventory_app, name="inventory")
 app.add_typer(esims.brand_app, name="brand")
 app.add_typer(esims.mail_app, name="mail")
+app.add_typer(network.app, name="network")
+app.add_typer(network.clock_app, name="clock")
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
