@@ -146,12 +146,15 @@ class RecordIn:
     country: str | None = None
 
 
-async def apply(session: AsyncSession, record: RecordIn, *, source: str, now: datetime) -> bool:
-    """Apply one usage record; ``False`` if a record with its id was applied before.
+async def apply(
+    session: AsyncSession, esim: Esim, record: RecordIn, *, source: str, now: datetime
+) -> bool:
+    """Apply one usage record to a locked eSIM; ``False`` if its id was applied before.
 
     Every refusal (``NetworkError``) happens before the record changes anything.
     """
-    esim = await _usable(session, record.iccid, now)
+    if esim.recycled:
+        raise NetworkError(f"the eSIM {esim.sim.iccid} has been recycled")
     if record.started_at < (esim.sim.issued_at or record.started_at):
         raise NetworkError("started_at is before the eSIM was issued")
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
@@ -173,7 +176,8 @@ async def apply(session: AsyncSession, record: RecordIn, *, source: str, now: da
     )
     if stored is None:
         return False
-    covered = await _covers(session, esim.sim, record.country)
+    # coverage matters only for the first attach
+    covered = esim.sim.attached_at is not None or await _covers(session, esim.sim, record.country)
     esim.attach(record.started_at, record.country, covered=covered)
     charged, alerts = esim.consume(
         now, data_bytes=record.data_bytes, voice_seconds=record.voice_seconds, sms=record.sms
@@ -206,8 +210,9 @@ async def consume(
         sms=sms,
         country=country,
     )
-    await apply(session, record, source="network", now=now)
-    return await load(session, await network_sim(session, iccid), lock=False)
+    esim = await _usable(session, iccid, now)
+    await apply(session, esim, record, source="network", now=now)
+    return esim
 
 
 # -- the operator's usage feed ----------------------------------------------------------------
@@ -259,26 +264,42 @@ def parse_record(raw: Any, now: datetime) -> tuple[RecordIn | None, dict[str, st
 
 
 async def ingest(session: AsyncSession, records: Sequence[Any], now: datetime) -> IngestResult:
-    """Apply a batch of feed records; each is applied whole or rejected with its reasons."""
+    """Apply a batch of feed records; each is applied whole or rejected with its reasons.
+
+    Records are applied eSIM by eSIM (each eSIM locked and loaded once), in feed order per eSIM.
+    """
     result = IngestResult()
     seen: set[str] = set()
+    by_sim: dict[str, list[tuple[int, RecordIn]]] = {}
     for index, raw in enumerate(records):
         record, errors = parse_record(raw, now)
-        record_id = raw.get("id") if isinstance(raw, dict) else None
         if record is None:
+            record_id = raw.get("id") if isinstance(raw, dict) else None
             result.rejected.append({"index": index, "id": record_id, "errors": errors})
-            continue
-        if record.record_id in seen:
+        elif record.record_id in seen:
             result.duplicates.append(record.record_id)
-            continue
-        seen.add(record.record_id)
+        else:
+            seen.add(record.record_id)
+            by_sim.setdefault(record.iccid, []).append((index, record))
+    for iccid, batch in by_sim.items():
         try:
-            applied = await apply(session, record, source="feed", now=now)
+            esim = await _usable(session, iccid, now)
         except NetworkError as exc:
-            result.rejected.append({"index": index, "id": record_id, "errors": {"iccid": str(exc)}})
+            result.rejected.extend(_rejection(index, record, exc) for index, record in batch)
             continue
-        (result.accepted if applied else result.duplicates).append(record.record_id)
+        for index, record in batch:
+            try:
+                applied = await apply(session, esim, record, source="feed", now=now)
+            except NetworkError as exc:
+                result.rejected.append(_rejection(index, record, exc))
+                continue
+            (result.accepted if applied else result.duplicates).append(record.record_id)
+    result.rejected.sort(key=lambda r: int(r["index"]))
     return result
+
+
+def _rejection(index: int, record: RecordIn, error: NetworkError) -> dict[str, Any]:
+    return {"index": index, "id": record.record_id, "errors": {"iccid": str(error)}}
 
 
 # -- time -------------------------------------------------------------------------------------
