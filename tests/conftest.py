@@ -39,15 +39,18 @@ from esimhub.models import (
     IdempotencyKey,
     LedgerEntry,
     MailMessage,
+    NotificationSubscription,
     Operator,
     Order,
     OutboxEvent,
     Partner,
     Refund,
+    ScheduledOrder,
     Sim,
     SimPackage,
     UsageRecord,
     Voucher,
+    WebhookDelivery,
 )
 
 BACKEND = os.environ.get("ESIMHUB_TEST_BACKEND", "sqlite")
@@ -120,7 +123,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Airalo's per-endpoint limits (token 3/min) would throttle a suite that asks for many
         # tokens; tests/test_rate_limits.py switches them on.
         "rate_limits": False,
-        "sweep_seconds": 0,
+        # tests run the worker themselves (Worker.run_once), so nothing happens behind their back
+        "embedded_worker": False,
     }
     values.update(overrides)
     return Settings(**values)
@@ -149,7 +153,10 @@ async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
     yield
     async with transaction(Settings(database_url=database_url)) as session:
         for table in (
+            WebhookDelivery,
             OutboxEvent,
+            ScheduledOrder,
+            NotificationSubscription,
             UsageRecord,
             MailMessage,
             IdempotencyKey,

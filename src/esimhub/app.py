@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,6 @@ from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import router as catalogue_router
 from esimhub.config import Settings, get_settings
-from esimhub.db import create_engine, create_sessionmaker
 from esimhub.errors import install_error_handlers
 from esimhub.esims.routes import public_router as qr_router
 from esimhub.esims.routes import router as esims_router
@@ -28,11 +28,13 @@ from esimhub.limits import RateLimiter, RateLimitHeaders
 from esimhub.metrics import Metrics, MetricsMiddleware
 from esimhub.ordering.routes import router as ordering_router
 from esimhub.runtime import Runtime
-from esimhub.usage import service as usage
+from esimhub.scheduling.routes import router as scheduling_router
 from esimhub.usage.cache import UsageCache
 from esimhub.usage.routes import router as usage_router
 from esimhub.web.images import router as images_router
 from esimhub.web.share import router as share_router
+from esimhub.webhooks.routes import router as webhooks_router
+from esimhub.worker import Worker
 
 log = logging.getLogger("esimhub")
 
@@ -55,8 +57,18 @@ V1_PATHS = {
     "/sims/{iccid}/topups",
     "/sims/{iccid}/packages",
     "/sims/{sim_iccid}/usage",
+    "/notifications/opt-in",
+    "/notifications/opt-out",
 }
-PARTNER_ROUTERS = (auth_router, catalogue_router, ordering_router, esims_router, usage_router)
+PARTNER_ROUTERS = (
+    auth_router,
+    catalogue_router,
+    ordering_router,
+    scheduling_router,
+    esims_router,
+    usage_router,
+    webhooks_router,
+)
 
 
 def _v1_router() -> APIRouter:
@@ -70,13 +82,8 @@ def _v1_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = create_engine(settings.database_url)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessionmaker=create_sessionmaker(engine),
-        clock=clock or Clock(),
-    )
+    runtime = Runtime.create(settings, clock)
+    engine = runtime.engine
     redis = (
         aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
         if settings.redis_url
@@ -88,10 +95,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_sweep_forever(runtime)) if settings.sweep_seconds else None
+        worker = Worker(runtime) if settings.embedded_worker else None
+        task = asyncio.create_task(worker.run_forever()) if worker else None
         yield
-        if sweeper is not None:
-            sweeper.cancel()
+        if task is not None and worker is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await worker.aclose()
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
@@ -164,14 +175,3 @@ class ClockSyncMiddleware:
         if scope["type"] == "http":
             await self.runtime.clock_sync.refresh()
         await self.app(scope, receive, send)
-
-
-async def _sweep_forever(runtime: Runtime) -> None:
-    """Settle eSIMs whose expiry, threshold or recycling moment has come, every few seconds."""
-    while True:
-        await asyncio.sleep(runtime.settings.sweep_seconds)
-        try:
-            await runtime.clock_sync.refresh()
-            await usage.sweep(runtime.sessionmaker, runtime.clock.now())
-        except Exception:  # a failed sweep is retried on the next tick, never ends the loop
-            log.exception("usage sweep failed")

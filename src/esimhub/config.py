@@ -69,11 +69,23 @@ class Settings(BaseSettings):
     rate_limits: bool = True
     # How often a server re-reads the sandbox clock offset (moved by `esimhub clock`).
     clock_check_seconds: float = Field(default=2.0, ge=0)
-    # How often `esimhub serve` settles eSIMs whose expiry, threshold or recycling moment came
-    # (0: never; the worker or `esimhub clock advance` does it then).
+    # How often the worker settles eSIMs whose expiry, threshold or recycling moment came
+    # (0: never; `esimhub clock advance` and reads still do).
     sweep_seconds: float = Field(default=60.0, ge=0)
     clock_control: bool | None = None
+    # Deliveries to private and loopback addresses: allowed unless ESIMHUB_ENV=production.
     webhooks_allow_private_targets: bool | None = None
+    # Webhook delivery: attempts per event, seconds between attempts (comma-separated; the last
+    # value repeats), per-request timeout, and how long a worker holds an event it is delivering
+    # (a worker that dies releases its events when this runs out).
+    webhook_attempts: int = Field(default=20, ge=1)
+    webhook_retry_schedule: str = Field(default="900", pattern=r"^\d+(,\d+)*$")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_lease_seconds: int = Field(default=60, ge=1)
+    # The worker (webhooks, mail, scheduled orders, usage sweep): inside `esimhub serve` unless
+    # off, or as `esimhub worker` processes (any number on PostgreSQL).
+    embedded_worker: bool = True
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -99,6 +111,11 @@ class Settings(BaseSettings):
         if self.webhooks_allow_private_targets is None:
             return self.env != "production"
         return self.webhooks_allow_private_targets
+
+    def retry_delay(self, attempts: int) -> int:
+        """Seconds to wait after the ``attempts``-th failed delivery."""
+        schedule = [int(part) for part in self.webhook_retry_schedule.split(",")]
+        return schedule[min(attempts, len(schedule)) - 1]
 
     @property
     def is_sqlite(self) -> bool:

@@ -29,9 +29,10 @@ async def emit(
     payload: dict[str, Any],
     partner_id: int | None,
     at: datetime,
+    target_url: str | None = None,
 ) -> None:
     """Record an event unless one with the same ``dedupe_key`` exists (even if written just now
-    by another process)."""
+    by another process). ``target_url`` overrides the partner's subscription."""
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     statement = (
         insert(OutboxEvent)
@@ -44,6 +45,7 @@ async def emit(
             status="pending",
             due_at=at,
             created_at=at,
+            target_url=target_url,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )

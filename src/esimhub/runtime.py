@@ -32,6 +32,13 @@ class Runtime:
     limiter: RateLimiter = field(init=False)
     usage_cache: UsageCache = field(init=False)
 
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        from esimhub.db import create_engine, create_sessionmaker
+
+        engine = create_engine(settings.database_url)
+        return cls(settings, engine, create_sessionmaker(engine), clock or Clock())
+
     def __post_init__(self) -> None:
         from esimhub.auth.directory import PartnerDirectory
         from esimhub.catalogue.cache import CatalogueCache

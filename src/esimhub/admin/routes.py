@@ -20,6 +20,7 @@ from esimhub.kit.money import to_cents
 from esimhub.runtime import RuntimeDep
 from esimhub.sandbox.clock import ClockBackwards, move_and_settle
 from esimhub.usage import service as usage
+from esimhub.webhooks import service as webhooks
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -233,3 +234,39 @@ async def reset_clock(_: AdminAccess, runtime: RuntimeDep) -> dict[str, Any]:
     """Back to real time (effects already applied stay)."""
     moved = await move_and_settle(runtime.settings, runtime.clock, runtime.sessionmaker, reset=True)
     return _clock_body(runtime, moved[1])
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+@router.get("/webhooks")
+async def list_webhooks(
+    _: AdminAccess, session: SessionDep, status: str | None = None, limit: int = 100
+) -> dict[str, Any]:
+    """Outbox events, newest first, with their delivery status."""
+    found = await webhooks.events(session, status=status, limit=max(1, min(limit, 1000)))
+    return {"data": [webhooks.event_summary(event) for event in found]}
+
+
+async def _event(session: SessionDep, event_id: str) -> Any:
+    event = await webhooks.event_by_public_id(session, event_id)
+    if event is None:
+        raise NotFound()
+    return event
+
+
+@router.get("/webhooks/{event_id}")
+async def show_webhook(event_id: str, _: AdminAccess, session: SessionDep) -> dict[str, Any]:
+    """One event with every delivery attempt (status, response code, body, duration)."""
+    event = await _event(session, event_id)
+    return {"data": webhooks.event_summary(event, await webhooks.deliveries(session, event))}
+
+
+@router.post("/webhooks/{event_id}/replay")
+async def replay_webhook(
+    event_id: str, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Deliver an event again, at once (the worker picks it up)."""
+    event = await _event(session, event_id)
+    await webhooks.replay(session, event, runtime.clock.now())
+    return {"data": webhooks.event_summary(event)}

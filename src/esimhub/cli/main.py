@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Annotated
 
@@ -37,6 +38,37 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Run the database migrations."""
     db.upgrade(get_settings().database_url, revision)
     console.print(f"Database at {revision}.")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="One pass over what is due, then exit.")] = False,
+) -> None:
+    """Deliver webhooks and mail, place due scheduled orders, settle eSIMs (run any number)."""
+    from esimhub.runtime import Runtime
+    from esimhub.worker import Worker
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        runtime = Runtime.create(settings)
+        runner = Worker(runtime)
+        try:
+            if once:
+                tally = await runner.run_once()
+                console.print(
+                    f"settled {tally.settled} eSIM(s); orders {tally.orders or 0}; "
+                    f"events {tally.events or 0}; mail {tally.mail}"
+                )
+            else:
+                await runner.run_forever()
+        finally:
+            await runner.aclose()
+            await runtime.engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 @app.command()

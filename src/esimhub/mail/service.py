@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.config import Settings
@@ -85,8 +85,36 @@ async def messages(session: AsyncSession, *, status: str | None = None) -> Seque
 
 
 async def deliver(session: AsyncSession, *, settings: Settings, clock: Clock) -> int:
-    """Send every queued message through SMTP (or mark it kept when none is configured)."""
-    queued = await messages(session, status="queued")
+    """Send every queued message through SMTP (or mark it kept when none is configured).
+
+    The messages are claimed first (``sending``, with ``SKIP LOCKED`` on PostgreSQL; SQLite's one
+    writer serialises the claim), so concurrent deliverers never send one twice. The status is
+    only visible at commit: a crash rolls the claim back and the messages stay queued.
+    """
+    due = (
+        select(MailMessage.id)
+        .where(MailMessage.status == "queued")
+        .order_by(MailMessage.id)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = list(
+        await session.scalars(
+            update(MailMessage)
+            .where(MailMessage.id.in_(due.scalar_subquery()), MailMessage.status == "queued")
+            .values(status="sending")
+            .returning(MailMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    queued = list(
+        await session.scalars(
+            select(MailMessage)
+            .where(MailMessage.id.in_(claimed))
+            .order_by(MailMessage.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     sent = 0
     for message in queued:
         if settings.smtp_url is None:

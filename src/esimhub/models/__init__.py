@@ -85,6 +85,8 @@ class Partner(Base):
     # the write lock (SQLite), so a partner's balance checks and debits happen one at a time.
     ledger_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
+    # credit-limit levels (50, 70, ...) already notified since the balance was last topped up
+    credit_alerts: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class LedgerEntry(Base):
@@ -434,6 +436,67 @@ class OutboxEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))  # low_data_notification, ...
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]]
+    # pending → delivered | failed (attempts exhausted) | skipped (nobody subscribed)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)  # next attempt
     created_at: Mapped[datetime]
+    target_url: Mapped[str | None] = mapped_column(Text)  # overrides the subscription
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # a worker holds the event until then; a worker that dies lets it go when the lease ends
+    leased_until: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver an outbox event."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)  # first 1,000 characters
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class NotificationSubscription(Base):
+    """A partner's opt-in to one notification type (webhook URL or email)."""
+
+    __tablename__ = "notification_subscriptions"
+    __table_args__ = (UniqueConstraint("partner_id", "type"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    contact_point: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    levels: Mapped[list[Any] | None]
+    created_at: Mapped[datetime]
+
+
+class ScheduledOrder(Base):
+    """An order placed later by the worker: async (due at once) or future (due at a date)."""
+
+    __tablename__ = "scheduled_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(25), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # async | future
+    # pending → completed | failed; cancelled; sandbox ids park orders in pending/failed/retry
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    request: Mapped[dict[str, Any]]  # the order fields as submitted (validated)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    base_url: Mapped[str] = mapped_column(Text)  # for absolute links in the order body
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    leased_until: Mapped[datetime | None]
+    parked: Mapped[bool] = mapped_column(Boolean, default=False)  # sandbox: never processed
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import outbox
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.catalogue.cache import Snapshot
 from esimhub.config import Settings
@@ -29,7 +30,7 @@ from esimhub.esims import repository as sims_repository
 from esimhub.esims import service as esims
 from esimhub.kit import pagination
 from esimhub.kit.clock import Clock
-from esimhub.kit.money import wire_string
+from esimhub.kit.money import wire_number, wire_string
 from esimhub.mail import service as mail
 from esimhub.models import (
     Brand,
@@ -44,6 +45,7 @@ from esimhub.models import (
 )
 from esimhub.ordering import repository
 from esimhub.usage import service as usage
+from esimhub.webhooks import service as webhooks
 
 MAX_QUANTITY = 50
 ORDER_STATUSES = ("completed", "failed", "refunded", "partially_refunded")
@@ -109,11 +111,14 @@ async def credit(
     kind: str = "credit",
     reference: str | None = None,
 ) -> LedgerEntry:
-    """Add money (or, negative, take it) outside an order: top-ups of the balance, corrections."""
+    """Add money (or, negative, take it) outside an order: top-ups of the balance, corrections.
+
+    Credit-limit levels no longer crossed after a top-up are re-armed.
+    """
     if amount_cents == 0:
         raise ValueError("a ledger entry moves a non-zero amount")
-    await repository.lock_partner(session, partner_id)
-    return repository.append(
+    account = await repository.lock_partner(session, partner_id)
+    entry = repository.append(
         session,
         partner_id=partner_id,
         amount_cents=amount_cents,
@@ -121,6 +126,11 @@ async def credit(
         reference=reference,
         at=clock.now(),
     )
+    if account is not None and account.credit_alerts and account.credit_limit_cents > 0:
+        available = await repository.balance_cents(session, partner_id) + account.credit_limit_cents
+        used_percent = (account.credit_limit_cents - available) * 100 / account.credit_limit_cents
+        account.credit_alerts = [level for level in account.credit_alerts if used_percent >= level]
+    return entry
 
 
 async def ledger(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry]:
@@ -161,7 +171,39 @@ async def _debit(
         reference=reference,
         at=at,
     )
+    await _credit_limit_alerts(session, account, available - amount_cents, at)
     return amount_cents
+
+
+async def _credit_limit_alerts(
+    session: AsyncSession, account: Partner, available_cents: int, at: datetime
+) -> None:
+    """Record each credit-limit level crossed (once, until a top-up re-arms it)."""
+    limit = account.credit_limit_cents
+    if limit <= 0:
+        return
+    used_percent = (limit - available_cents) * 100 / limit  # negative while the balance is > 0
+    wanted = await webhooks.credit_levels(session, account.id)
+    crossed = [
+        level
+        for level in webhooks.CREDIT_LEVELS
+        if used_percent >= level and level in wanted and level not in account.credit_alerts
+    ]
+    if not crossed:
+        return
+    account.credit_alerts = sorted({*account.credit_alerts, *crossed})
+    for level in crossed:
+        await outbox.emit(
+            session,
+            kind=webhooks.CREDIT_LIMIT,
+            dedupe_key=f"credit:{account.id}:{level}:{account.ledger_version}",
+            payload={
+                "message": f"Surpassed {level}% of the credit limit balance",
+                "remaining": wire_number(available_cents),
+            },
+            partner_id=account.id,
+            at=at,
+        )
 
 
 @dataclass(frozen=True)

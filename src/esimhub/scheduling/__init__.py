@@ -1,0 +1,1 @@
+"""Orders placed later: asynchronous orders and future orders, executed by the worker."""

@@ -1,0 +1,1 @@
+"""Webhooks: notification subscriptions, signed delivery of outbox events, the simulator."""
