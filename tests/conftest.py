@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,8 +278,8 @@ class LiveServer:
     base_url: str
 
 
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveServer]:
+@contextmanager
+def serving(settings: Settings) -> Iterator[LiveServer]:
     """esimhub on a real loopback port, in a thread with its own event loop."""
     port = _free_port()
     config = uvicorn.Config(
@@ -295,3 +296,9 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(base_url=f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    with serving(settings) as server:
+        yield server

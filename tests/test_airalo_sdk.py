@@ -7,16 +7,23 @@ SDK's pickle cache moved to a temporary directory so runs never share state.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from airalo import Airalo
 from airalo.config import Config
 from airalo.helpers.cached import Cached
 
-from tests.conftest import LiveServer, PartnerFactory
+from tests.conftest import LiveServer, PartnerFactory, make_settings, serving
+from tests.webhook_receiver import Receiver, receiver
+
+ADMIN = "sdk-admin-token-0123456789"
 
 
 class LocalConfig(Config):  # type: ignore[misc]
@@ -142,3 +149,76 @@ def test_sdk_reads_usage_one_by_one_and_in_bulk(sdk: Any) -> None:
         assert bulk[iccid]["data"]["status"] == "NOT_ACTIVE"
     # polled a moment ago: the once-per-15-minutes limit answers Laravel's throttle body
     assert bulk[first] == {"message": "Too Many Attempts."}
+
+
+@pytest.fixture
+def sdk_with_worker(
+    database_url: str, make_partner: PartnerFactory, tmp_path: Path
+) -> Iterator[tuple[Any, str, Receiver]]:
+    """The SDK against a live esimhub whose embedded worker runs, plus its admin API and a
+    webhook receiver."""
+    settings = make_settings(
+        database_url, embedded_worker=True, worker_poll_seconds=0.1, admin_token=ADMIN
+    )
+    Cached._cache_path = tmp_path / "airalo-cache"
+    Cached._cache_path.mkdir()
+    credentials = asyncio.run(make_partner(name="SDK Async", balance_cents=10_000))
+    with serving(settings) as server, receiver() as hook:
+        LocalConfig.base_url = f"{server.base_url}/v2/"
+        client = Airalo(
+            LocalConfig(
+                {"client_id": credentials.client_id, "client_secret": credentials.client_secret}
+            )
+        )
+        yield client, server.base_url, hook
+    Cached._cache_path = None
+
+
+def _wait_for(hook: Receiver, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while len(hook.posts()) < count:
+        assert time.monotonic() < deadline, "no webhook arrived"
+        time.sleep(0.05)
+
+
+def test_sdk_async_and_future_orders(sdk_with_worker: tuple[Any, str, Receiver]) -> None:
+    sdk, base_url, hook = sdk_with_worker
+    accepted = sdk.order_async("kallur-digital-7days-1gb", 1, hook.url, "sdk async")
+    request_id = accepted["data"]["request_id"]
+    _wait_for(hook, 1)
+    delivered = json.loads(hook.posts()[0].body)
+    assert delivered["request_id"] == request_id
+    assert delivered["data"]["description"] == "sdk async"
+
+    due = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    future = sdk.create_future_order(
+        {
+            "package_id": "kallur-digital-7days-1gb",
+            "quantity": 1,
+            "due_date": due,
+            "webhook_url": hook.url,
+        }
+    )
+    kept = future["data"]["request_id"]
+    dropped = sdk.create_future_order(
+        {
+            "package_id": "kallur-digital-7days-1gb",
+            "quantity": 1,
+            "due_date": due,
+            "webhook_url": hook.url,
+        }
+    )["data"]["request_id"]
+    cancelled = sdk.cancel_future_order({"request_ids": [dropped]})
+    assert cancelled["meta"]["message"] == "Future orders cancelled successfully"
+
+    moved = httpx.post(
+        f"{base_url}/admin/v1/clock",
+        json={"by": "3d"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert moved.status_code == 200
+    _wait_for(hook, 2)
+    fired = json.loads(hook.posts()[1].body)
+    assert fired["request_id"] == kept
+    time.sleep(0.5)
+    assert len(hook.posts()) == 2  # the cancelled one never fires

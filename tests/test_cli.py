@@ -252,3 +252,34 @@ def test_network_and_clock_commands(database_url: str, monkeypatch: pytest.Monke
     refused = runner.invoke(app, ["clock", "advance", "1d"])
     assert refused.exit_code == 1
     assert "cannot be moved" in refused.output
+
+
+def test_worker_and_webhooks_commands(database_url: str) -> None:
+    from tests.webhook_receiver import receiver
+
+    created = json.loads(invoke("partner", "create", "Hooked", "--balance", "100", "--json"))
+    with receiver() as hook:
+        accepted = _post(
+            database_url,
+            created,
+            {"package_id": "kallur-digital-7days-1gb", "quantity": 1, "webhook_url": hook.url},
+            "/v2/orders-async",
+        )
+        request_id = accepted["data"]["request_id"]
+        passed = invoke("worker", "--once")  # places the order, then announces it
+        assert "scheduled orders: 1 completed; webhook events: 1 delivered" in passed
+        assert "scheduled orders: none; webhook events: none" in invoke("worker", "--once")
+        listed = json.loads(invoke("webhooks", "list", "--json"))
+        assert [(e["kind"], e["status"]) for e in listed] == [
+            ("async_order_notification", "delivered")
+        ]
+        event_id = listed[0]["event_id"]
+        assert listed[0]["payload"]["request_id"] == request_id
+        shown = json.loads(invoke("webhooks", "show", event_id))
+        assert [d["status_code"] for d in shown["deliveries"]] == [200]
+        assert "queued" in invoke("webhooks", "replay", event_id)
+        invoke("worker", "--once")
+        assert len(hook.posts()) == 2
+    assert "Hooked" not in invoke("webhooks", "list", "--status", "failed")
+    assert runner.invoke(app, ["webhooks", "show", "nope"]).exit_code == 1
+    assert runner.invoke(app, ["webhooks", "list", "--partner", "nobody"]).exit_code == 1

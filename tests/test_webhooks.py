@@ -374,7 +374,7 @@ async def test_the_simulator_sends_every_documented_kind(box: Sandbox, hook: Rec
         "Event must be one of: low_data_notification, credit_limit_notification, "
         "async_order_notification"
     )
-    sends = [
+    sends: list[dict[str, Any]] = [
         {"event": "low_data_notification", "type": "expire_3", "iccid": "8999000000000000011"},
         {"event": "credit_limit_notification", "level": 80},
         {"event": "async_order_notification"},

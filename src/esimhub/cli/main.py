@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from esimhub import db
-from esimhub.cli import balance, catalogue, esims, network, partner
+from esimhub.cli import balance, catalogue, esims, network, partner, webhooks
 from esimhub.cli.common import console
 from esimhub.config import get_settings
 
@@ -28,6 +28,7 @@ app.add_typer(esims.brand_app, name="brand")
 app.add_typer(esims.mail_app, name="mail")
 app.add_typer(network.app, name="network")
 app.add_typer(network.clock_app, name="clock")
+app.add_typer(webhooks.app, name="webhooks")
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -38,6 +39,10 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Run the database migrations."""
     db.upgrade(get_settings().database_url, revision)
     console.print(f"Database at {revision}.")
+
+
+def _counts(by_status: dict[str, int]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in by_status.items()) or "none"
 
 
 @app.command()
@@ -58,8 +63,8 @@ def worker(
             if once:
                 tally = await runner.run_once()
                 console.print(
-                    f"settled {tally.settled} eSIM(s); orders {tally.orders or 0}; "
-                    f"events {tally.events or 0}; mail {tally.mail}"
+                    f"eSIMs settled: {tally.settled}; scheduled orders: {_counts(tally.orders)}; "
+                    f"webhook events: {_counts(tally.events)}; mail sent: {tally.mail}"
                 )
             else:
                 await runner.run_forever()
