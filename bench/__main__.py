@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from bench import worker as worker_bench
 from esimhub import db
 from esimhub.app import create_app
 from esimhub.auth import service as auth
@@ -31,14 +32,14 @@ from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 
 
-async def _prepare(settings: Settings) -> tuple[str, str, int]:
+async def _prepare(settings: Settings) -> tuple[str, str, int, int]:
     await asyncio.to_thread(db.upgrade, settings.database_url)
     async with transaction(settings) as session:
         summary = await catalogue.generate_demo(session, clock=Clock())
         created = await auth.create_partner(
             session, settings=settings, clock=Clock(), name="Bench", balance_cents=100_000_000
         )
-    return created.client_id, created.client_secret, summary.packages
+    return created.client_id, created.client_secret, summary.packages, created.partner.id
 
 
 def _port() -> int:
@@ -61,6 +62,7 @@ def _time(call: Callable[[], httpx.Response], rounds: int, expect: int = 200) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--deliveries", type=int, default=300)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,7 +74,7 @@ def main() -> None:
             admin_token="bench-admin-token",
             sweep_seconds=0,
         )
-        client_id, secret, package_count = asyncio.run(_prepare(settings))
+        client_id, secret, package_count, partner_id = asyncio.run(_prepare(settings))
         port = _port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -204,6 +206,7 @@ def main() -> None:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
+        post_rate, delivery_rate = worker_bench.run(settings, partner_id, args.deliveries)
 
     baseline = statistics.median(rows[0][1])
     print(
@@ -211,6 +214,10 @@ def main() -> None:
     )
     print(f"first QR PNG render (then stored): {first_qr * 1000:.1f} ms")
     print(f"usage feed: {100 / statistics.median(feed_samples):,.0f} records/s")
+    print(
+        f"webhooks, one worker, {args.deliveries} events: {delivery_rate:,.0f} deliveries/s "
+        f"(baseline: bare signed POSTs {post_rate:,.0f}/s; ratio {post_rate / delivery_rate:.2f}x)"
+    )
     print(f"{'scenario':48} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
     for name, samples in rows:
         median = statistics.median(samples)

@@ -430,3 +430,48 @@ async def test_production_refuses_private_webhook_targets(
         webhooks_allow_private_targets=True,
     ) as box:
         assert (await opt_in(box, type="webhook_low_data", webhook_url=hook.url)).status_code == 200
+
+
+async def test_sandbox_future_orders_park_in_the_documented_statuses(
+    box: Sandbox, make_partner: PartnerFactory, hook: Receiver
+) -> None:
+    tester = await make_partner(name="Sandbox", sandbox=True)
+    token = await get_token(box.client, tester)
+    api = Partnered(box.client, tester, {"Authorization": f"Bearer {token}"})
+    due = (box.clock.now() + timedelta(days=4)).strftime("%Y-%m-%d %H:%M")
+    for status in ("pending", "failed", "retry"):
+        made = await api.post(
+            "/v2/future-orders",
+            json={
+                "package_id": f"test-create-{status}-future-order-7days-1gb",
+                "quantity": 1,
+                "due_date": due,
+                "webhook_url": hook.url,
+            },
+        )
+        assert made.status_code == 200, made.text
+        listed = (await api.get("/v2/future-orders", params={"status": status})).json()["data"]
+        assert [(o["status"], o["request_id"]) for o in listed] == [
+            (status, made.json()["data"]["request_id"])
+        ]
+    await box.advance("5d")
+    await work(box)
+    assert hook.posts() == []
+    assert (await api.get("/v2/future-orders", params={"status": "done"})).status_code == 422
+
+
+async def test_email_low_data_goes_through_the_mail_outbox(box: Sandbox) -> None:
+    opted = await opt_in(box, type="email_low_data", email="noc@partner.example", language="de")
+    assert opted.json()["data"]["notification"]["language"] == "de"
+    iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+    await box.consume(iccid, mb=950)  # 92 %: both data levels at once
+    await work(box)
+    async with transaction(box.settings) as session:
+        from esimhub.mail import service as mail
+
+        sent = [m for m in await mail.messages(session) if m.to_address == "noc@partner.example"]
+    assert sorted(m.subject for m in sent) == [
+        f"eSIM {iccid}: 75% reached",
+        f"eSIM {iccid}: 90% reached",
+    ]
+    assert all(m.status == "kept" for m in sent)  # no SMTP configured in tests

@@ -1,0 +1,128 @@
+"""Webhook delivery throughput of one worker against a receiver on loopback.
+
+The baseline is the same number of signed POSTs sent straight to the same receiver with one
+client (no database, no claims, no attempt records), measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from esimhub import outbox
+from esimhub.cli.common import transaction
+from esimhub.config import Settings
+from esimhub.kit.clock import Clock
+from esimhub.models import OutboxEvent
+from esimhub.runtime import Runtime
+from esimhub.webhooks import service as webhooks
+from esimhub.webhooks import signing
+from esimhub.worker import Worker
+
+
+@contextmanager
+def _receiver() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _payload(number: int) -> dict[str, Any]:
+    return {
+        "level": "75%",
+        "package_name": "kallur-digital-7days-1gb",
+        "remaining_percentage": 25,
+        "iccid": f"89990000000{number:08d}",
+    }
+
+
+async def _queue(settings: Settings, partner_id: int, url: str, count: int, batch: int) -> None:
+    now = Clock().now()
+    async with transaction(settings) as session:
+        await webhooks.opt_in(
+            session,
+            partner_id,
+            kind="webhook_low_data",
+            contact_point=url,
+            language=None,
+            levels=None,
+            at=now,
+        )
+        for number in range(count):
+            await outbox.emit(
+                session,
+                kind=webhooks.LOW_DATA,
+                dedupe_key=f"bench:{batch}:{number}",
+                payload=_payload(number),
+                partner_id=partner_id,
+                at=now,
+            )
+
+
+async def _pending(settings: Settings) -> int:
+    async with transaction(settings) as session:
+        query = select(func.count(OutboxEvent.id)).where(OutboxEvent.status == "pending")
+        return int(await session.scalar(query) or 0)
+
+
+async def measure(settings: Settings, partner_id: int, count: int) -> tuple[float, float]:
+    """(baseline POSTs per second, worker deliveries per second)."""
+    with _receiver() as url:
+        async with httpx.AsyncClient() as client:
+            started = time.perf_counter()
+            for number in range(count):
+                body = signing.encode(_payload(number))
+                headers = {
+                    "Content-Type": "application/json",
+                    signing.HEADER: signing.sign("secret", body),
+                }
+                await client.post(url, content=body, headers=headers)
+            baseline = count / (time.perf_counter() - started)
+
+        await _queue(settings, partner_id, url, count, batch=int(time.time()))
+        runtime = Runtime.create(settings.model_copy(update={"sweep_seconds": 0}))
+        worker = Worker(runtime)
+        try:
+            started = time.perf_counter()
+            while await _pending(settings):
+                await worker.run_once()
+            rate = count / (time.perf_counter() - started)
+        finally:
+            await worker.aclose()
+            await runtime.engine.dispose()
+    return baseline, rate
+
+
+def run(settings: Settings, partner_id: int, count: int) -> tuple[float, float]:
+    return asyncio.run(measure(settings, partner_id, count))
