@@ -69,7 +69,10 @@ def receiver(head_status: int = 200) -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # several workers × 16 concurrent deliveries connect at once
+
+    server = Server(("127.0.0.1", 0), Handler)
     state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -26,7 +26,6 @@ from esimhub.webhooks import service as webhooks
 
 log = logging.getLogger("esimhub.worker")
 
-DELIVERY_CONCURRENCY = 16
 PURGE_EVERY_SECONDS = 600.0
 
 
@@ -69,16 +68,12 @@ class Worker:
             status = await scheduling.execute(runtime, scheduled)
             tally.orders[status] = tally.orders.get(status, 0) + 1
         claimed = await webhooks.claim(runtime.sessionmaker, now=runtime.clock.now(), lease=lease)
-        limit = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-
-        async def deliver(event_id: int) -> str:
-            async with limit:
-                return await webhooks.deliver(
-                    runtime.sessionmaker, settings, runtime.clock, self._client, event_id
-                )
-
-        for status in await asyncio.gather(*(deliver(e) for e in claimed)):
-            tally.events[status] = tally.events.get(status, 0) + 1
+        if claimed:
+            delivered = await webhooks.deliver(
+                runtime.sessionmaker, settings, runtime.clock, self._client, claimed
+            )
+            for status in delivered:
+                tally.events[status] = tally.events.get(status, 0) + 1
         async with runtime.sessionmaker() as session, session.begin():
             tally.mail = await mail.deliver(session, settings=settings, clock=runtime.clock)
         if tick - self._last_purge >= PURGE_EVERY_SECONDS:

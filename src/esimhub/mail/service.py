@@ -14,12 +14,13 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.esims.profiles import lpa_string
+from esimhub.kit import queue
 from esimhub.kit.clock import Clock
 from esimhub.models import Brand, MailMessage, Sim
 
@@ -91,21 +92,13 @@ async def deliver(session: AsyncSession, *, settings: Settings, clock: Clock) ->
     writer serialises the claim), so concurrent deliverers never send one twice. The status is
     only visible at commit: a crash rolls the claim back and the messages stay queued.
     """
-    due = (
-        select(MailMessage.id)
-        .where(MailMessage.status == "queued")
-        .order_by(MailMessage.id)
-        .limit(100)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = list(
-        await session.scalars(
-            update(MailMessage)
-            .where(MailMessage.id.in_(due.scalar_subquery()), MailMessage.status == "queued")
-            .values(status="sending")
-            .returning(MailMessage.id)
-            .execution_options(synchronize_session=False)
-        )
+    claimed = await queue.claim(
+        session,
+        MailMessage,
+        MailMessage.status == "queued",
+        order_by=(MailMessage.id,),
+        limit=100,
+        values={"status": "sending"},
     )
     queued = list(
         await session.scalars(

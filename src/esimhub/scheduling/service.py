@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import outbox
@@ -24,7 +24,7 @@ from esimhub.catalogue.cache import Snapshot
 from esimhub.config import Settings
 from esimhub.errors import BusinessError, EsimhubError, ValidationFailed
 from esimhub.esims import service as esims
-from esimhub.kit import pagination
+from esimhub.kit import pagination, queue
 from esimhub.kit.clock import Clock
 from esimhub.models import Partner, ScheduledOrder
 from esimhub.ordering import service as ordering
@@ -258,22 +258,15 @@ def _claimable(now: datetime) -> Any:
 
 
 async def claim_due(runtime: Runtime, now: datetime, lease: int, limit: int = 20) -> list[int]:
-    due = (
-        select(ScheduledOrder.id)
-        .where(_claimable(now))
-        .order_by(ScheduledOrder.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     async with runtime.sessionmaker() as session, session.begin():
-        claimed = await session.scalars(
-            update(ScheduledOrder)
-            .where(ScheduledOrder.id.in_(due.scalar_subquery()), _claimable(now))
-            .values(leased_until=now + timedelta(seconds=lease))
-            .returning(ScheduledOrder.id)
-            .execution_options(synchronize_session=False)
+        return await queue.claim(
+            session,
+            ScheduledOrder,
+            _claimable(now),
+            order_by=(ScheduledOrder.due_at, ScheduledOrder.id),
+            limit=limit,
+            values={"leased_until": now + timedelta(seconds=lease)},
         )
-        return sorted(claimed)
 
 
 async def execute(runtime: Runtime, scheduled_id: int) -> str:

@@ -194,8 +194,8 @@ async def _push(
         session.add(event)
     settings = runtime.settings
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
-        status = await service.deliver(
-            runtime.sessionmaker, settings, runtime.clock, client, event.id
+        (status,) = await service.deliver(
+            runtime.sessionmaker, settings, runtime.clock, client, [event.id]
         )
     if status == "pending":  # a failed attempt: the simulator does not retry
         async with runtime.sessionmaker() as session, session.begin():

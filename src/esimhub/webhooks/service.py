@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,12 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from esimhub import __version__
 from esimhub.auth import tokens
 from esimhub.config import Settings
+from esimhub.kit import queue
 from esimhub.kit.clock import Clock
 from esimhub.models import (
     MailMessage,
@@ -130,27 +132,16 @@ def _claimable(now: datetime) -> Any:
 async def claim(
     sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, lease: int, limit: int = 50
 ) -> list[int]:
-    """Lease up to ``limit`` due events to this worker.
-
-    ``FOR UPDATE SKIP LOCKED`` lets PostgreSQL workers take disjoint batches without waiting;
-    SQLite has one writer at a time, which serialises the claim the same way.
-    """
-    due = (
-        select(OutboxEvent.id)
-        .where(_claimable(now))
-        .order_by(OutboxEvent.due_at, OutboxEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Lease up to ``limit`` due events to this worker."""
     async with sessionmaker() as session, session.begin():
-        claimed = await session.scalars(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_(due.scalar_subquery()), _claimable(now))
-            .values(leased_until=now + timedelta(seconds=lease))
-            .returning(OutboxEvent.id)
-            .execution_options(synchronize_session=False)
+        return await queue.claim(
+            session,
+            OutboxEvent,
+            _claimable(now),
+            order_by=(OutboxEvent.due_at, OutboxEvent.id),
+            limit=limit,
+            values={"leased_until": now + timedelta(seconds=lease)},
         )
-        return sorted(claimed)
 
 
 @dataclass(frozen=True)
@@ -188,24 +179,44 @@ class Prepared:
     headers: dict[str, str]
 
 
-async def _prepare(
-    session: AsyncSession, settings: Settings, event: OutboxEvent, now: datetime
+@dataclass
+class _Recipients:
+    """The partners and subscriptions of a batch of events, read in two queries."""
+
+    partners: dict[int, Partner]
+    subscriptions: dict[tuple[int, str], NotificationSubscription]
+
+    @classmethod
+    async def of(cls, session: AsyncSession, events: Sequence[OutboxEvent]) -> _Recipients:
+        ids = {e.partner_id for e in events if e.partner_id is not None}
+        partners = await session.scalars(select(Partner).where(Partner.id.in_(ids)))
+        found = await session.scalars(
+            select(NotificationSubscription).where(NotificationSubscription.partner_id.in_(ids))
+        )
+        return cls({p.id: p for p in partners}, {(s.partner_id, s.type): s for s in found})
+
+
+def _prepare(
+    session: AsyncSession,
+    settings: Settings,
+    event: OutboxEvent,
+    recipients: _Recipients,
+    now: datetime,
 ) -> Prepared | None:
     """Work out where the event goes and sign it; ``None`` when nobody wants it.
 
     Email subscriptions get their mail queued here, on the first attempt.
     """
-    partner = await session.get(Partner, event.partner_id) if event.partner_id else None
+    partner = recipients.partners.get(event.partner_id or 0)
     if partner is None:
         return None
     webhook_type, email_type = WEBHOOK_TYPES.get(event.kind), EMAIL_TYPES.get(event.kind)
-    if email_type and event.attempts == 0:
-        email = await subscription(session, partner.id, email_type)
-        if email is not None:
-            session.add(_notification_mail(partner.id, email.contact_point, event, now))
+    email = recipients.subscriptions.get((partner.id, email_type or ""))
+    if email is not None and event.attempts == 0:
+        session.add(_notification_mail(partner.id, email.contact_point, event, now))
     url = event.target_url
-    if url is None and webhook_type is not None:
-        found = await subscription(session, partner.id, webhook_type)
+    if url is None:
+        found = recipients.subscriptions.get((partner.id, webhook_type or ""))
         url = found.contact_point if found else None
     if url is None:
         return None
@@ -253,44 +264,84 @@ async def deliver(
     settings: Settings,
     clock: Clock,
     client: httpx.AsyncClient,
-    event_id: int,
-) -> str:
-    """Attempt one leased event and record the attempt; returns the event's new status."""
+    event_ids: Sequence[int],
+    *,
+    concurrency: int = 16,
+) -> list[str]:
+    """Attempt a batch of leased events and record every attempt; returns the new statuses.
+
+    One transaction prepares the batch, the POSTs run concurrently outside any transaction, one
+    transaction records the outcomes: a crash in between leaves the events leased, to be sent
+    again when the lease runs out.
+    """
+    statuses: dict[int, str] = {}
+    prepared: dict[int, Prepared] = {}
     async with sessionmaker() as session, session.begin():
-        event = await session.get(OutboxEvent, event_id)
-        if event is None or event.status != "pending":
-            return event.status if event else "gone"
-        prepared = await _prepare(session, settings, event, clock.now())
-        if prepared is None:
-            event.status, event.leased_until = "skipped", None
-            return event.status
-    outcome = await post(client, prepared.url, prepared.body, prepared.headers, settings)
-    async with sessionmaker() as session, session.begin():
-        event = await session.get(OutboxEvent, event_id, with_for_update=True)
-        assert event is not None
-        now = clock.now()
-        event.attempts += 1
-        session.add(
-            WebhookDelivery(
-                event_id=event.id,
-                attempt=event.attempts,
-                url=prepared.url,
-                ok=outcome.ok,
-                status_code=outcome.status_code,
-                response_body=outcome.body,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
-                created_at=now,
-            )
+        batch = list(
+            await session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(event_ids)))
         )
-        event.leased_until = None
-        if outcome.ok:
-            event.status, event.delivered_at = "delivered", now
-        elif event.attempts >= settings.webhook_attempts:
-            event.status = "failed"
-        else:
-            event.due_at = now + timedelta(seconds=settings.retry_delay(event.attempts))
-        return event.status
+        recipients = await _Recipients.of(session, batch)
+        for event in batch:
+            if event.status != "pending":
+                statuses[event.id] = event.status
+                continue
+            ready = _prepare(session, settings, event, recipients, clock.now())
+            if ready is None:
+                event.status, event.leased_until = "skipped", None
+                statuses[event.id] = event.status
+            else:
+                prepared[event.id] = ready
+    limit = asyncio.Semaphore(concurrency)
+
+    async def attempt(ready: Prepared) -> Outcome:
+        async with limit:
+            return await post(client, ready.url, ready.body, ready.headers, settings)
+
+    outcomes = await asyncio.gather(*(attempt(ready) for ready in prepared.values()))
+    async with sessionmaker() as session, session.begin():
+        attempted = await session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.id.in_(list(prepared)))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        by_id = {event.id: event for event in attempted}
+        now = clock.now()
+        for (event_id, ready), outcome in zip(prepared.items(), outcomes, strict=True):
+            statuses[event_id] = _record(session, settings, by_id[event_id], ready, outcome, now)
+    return [statuses.get(event_id, "gone") for event_id in event_ids]
+
+
+def _record(
+    session: AsyncSession,
+    settings: Settings,
+    event: OutboxEvent,
+    ready: Prepared,
+    outcome: Outcome,
+    now: datetime,
+) -> str:
+    event.attempts += 1
+    session.add(
+        WebhookDelivery(
+            event_id=event.id,
+            attempt=event.attempts,
+            url=ready.url,
+            ok=outcome.ok,
+            status_code=outcome.status_code,
+            response_body=outcome.body,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+            created_at=now,
+        )
+    )
+    event.leased_until = None
+    if outcome.ok:
+        event.status, event.delivered_at = "delivered", now
+    elif event.attempts >= settings.webhook_attempts:
+        event.status = "failed"
+    else:
+        event.due_at = now + timedelta(seconds=settings.retry_delay(event.attempts))
+    return event.status
 
 
 # -- operators --------------------------------------------------------------------------------
