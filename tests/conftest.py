@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -53,6 +53,9 @@ from esimhub.models import (
     Voucher,
     WebhookDelivery,
 )
+
+if TYPE_CHECKING:
+    from tests.usage_helpers import Sandbox
 
 BACKEND = os.environ.get("ESIMHUB_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
@@ -296,6 +299,17 @@ def serving(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(base_url=f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+async def box(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> AsyncIterator[Sandbox]:
+    """A partner plus the admin API (network, usage feed, clock) on a frozen clock."""
+    from tests.usage_helpers import sandbox
+
+    async with sandbox(database_url, clock, make_partner) as box:
+        yield box
 
 
 @pytest.fixture

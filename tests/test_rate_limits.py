@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -22,14 +22,6 @@ from tests.usage_helpers import Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
 TOO_MANY = {"message": "Too Many Attempts."}
-
-
-@pytest.fixture
-async def box(
-    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
-) -> AsyncIterator[Sandbox]:
-    async with sandbox(database_url, clock, make_partner) as box:
-        yield box
 
 
 async def test_a_second_poll_within_15_minutes_is_refused_until_the_window_reopens(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from esimhub.cli.common import transaction
@@ -16,14 +14,6 @@ from tests.conftest import PartnerFactory
 from tests.usage_helpers import MIB, Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"  # 1 GB (1024 MB), 7 days, rechargeable
-
-
-@pytest.fixture
-async def box(
-    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
-) -> AsyncIterator[Sandbox]:
-    async with sandbox(database_url, clock, make_partner) as box:
-        yield box
 
 
 async def low_data_events(settings: Settings, iccid: str) -> list[str]:
@@ -277,3 +267,12 @@ async def test_production_refuses_to_move_the_clock(
         response = await box.client.post("/admin/v1/clock", json={"by": "1d"}, headers=box.admin)
         assert response.status_code == 403
         assert response.json()["meta"]["message"] == "The clock cannot be moved on this deployment."
+
+
+async def test_the_share_page_shows_live_usage(box: Sandbox) -> None:
+    sim = (await box.partner.order(KALLUR))["sims"][0]
+    await box.consume(sim["iccid"], mb=300)
+    path = sim["sharing"]["link"].removeprefix("http://esimhub.test")
+    page = await box.client.post(path, data={"access_code": sim["sharing"]["access_code"]})
+    assert page.status_code == 200
+    assert "724 MB of 1 GB left (active)" in page.text

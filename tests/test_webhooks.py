@@ -4,7 +4,7 @@ simulator — against a real HTTP receiver on loopback, verified with the offici
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,14 +20,6 @@ from tests.usage_helpers import Sandbox, sandbox
 from tests.webhook_receiver import Receiver, receiver
 
 KALLUR = "kallur-digital-7days-1gb"
-
-
-@pytest.fixture
-async def box(
-    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
-) -> AsyncIterator[Sandbox]:
-    async with sandbox(database_url, clock, make_partner) as box:
-        yield box
 
 
 @pytest.fixture

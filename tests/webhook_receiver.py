@@ -70,7 +70,7 @@ def receiver(head_status: int = 200) -> Iterator[Receiver]:
             self.wfile.write(body)
 
     class Server(ThreadingHTTPServer):
-        request_queue_size = 128  # several workers × 16 concurrent deliveries connect at once
+        request_queue_size = 128  # several workers with 16 concurrent deliveries connect at once
 
     server = Server(("127.0.0.1", 0), Handler)
     state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 async def claim(
@@ -42,3 +43,28 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     return sorted(claimed)
+
+
+async def lease(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    model: Any,
+    ready: ColumnElement[bool],
+    *,
+    now: datetime,
+    seconds: int,
+    limit: int,
+) -> list[int]:
+    """Lease due rows (``due_at`` passed, no live lease) that are ``ready`` to this worker for
+    ``seconds``; a worker that dies holding them lets them go when the lease ends."""
+    condition = (
+        ready & (model.due_at <= now) & or_(model.leased_until.is_(None), model.leased_until < now)
+    )
+    async with sessionmaker() as session, session.begin():
+        return await claim(
+            session,
+            model,
+            condition,
+            order_by=(model.due_at, model.id),
+            limit=limit,
+            values={"leased_until": now + timedelta(seconds=seconds)},
+        )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import outbox
@@ -248,25 +248,12 @@ async def cancel(
 # -- execution (the worker) -------------------------------------------------------------------
 
 
-def _claimable(now: datetime) -> Any:
-    return (
-        (ScheduledOrder.status == "pending")
-        & ScheduledOrder.parked.is_(False)
-        & (ScheduledOrder.due_at <= now)
-        & or_(ScheduledOrder.leased_until.is_(None), ScheduledOrder.leased_until < now)
-    )
-
-
 async def claim_due(runtime: Runtime, now: datetime, lease: int, limit: int = 20) -> list[int]:
-    async with runtime.sessionmaker() as session, session.begin():
-        return await queue.claim(
-            session,
-            ScheduledOrder,
-            _claimable(now),
-            order_by=(ScheduledOrder.due_at, ScheduledOrder.id),
-            limit=limit,
-            values={"leased_until": now + timedelta(seconds=lease)},
-        )
+    """Lease due scheduled orders to this worker (sandbox-parked ones never run)."""
+    ready = (ScheduledOrder.status == "pending") & ScheduledOrder.parked.is_(False)
+    return await queue.lease(
+        runtime.sessionmaker, ScheduledOrder, ready, now=now, seconds=lease, limit=limit
+    )
 
 
 async def execute(runtime: Runtime, scheduled_id: int) -> str:

@@ -19,6 +19,8 @@ from esimhub.esims import service as esims
 from esimhub.esims.service import ShareLocked
 from esimhub.models import Brand, Sim
 from esimhub.runtime import RuntimeDep
+from esimhub.usage import lifecycle
+from esimhub.usage import service as usage
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -95,14 +97,12 @@ async def _open(
         context["error"] = "That access code is not right. Check it and try again."
         return _page(request, "share_code.html", context, status=403)
     lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
-    history = await repository.packages_of(session, sim.id)
-    # the first package not used up or expired; else the last one the eSIM had
-    live = [p for p in history if p.status in {"NOT_ACTIVE", "ACTIVE"}]
-    shown = live[0] if live else (history[-1] if history else None)
+    report = (await usage.settled(session, sim, runtime.clock.now())).report()
+    shown = report.package
     context.update(
         package_title=shown.title if shown else "eSIM",
         iccid=sim.iccid,
-        usage=_usage(shown),
+        usage=_usage(report),
         # same-origin path: the page's own host serves the image, whatever the public URL says
         qr_url=esims.qr_url(runtime.settings, "", sim),
         apple_url=profiles.apple_installation_url(lpa),
@@ -119,16 +119,24 @@ async def _open(
     return _page(request, "share_sim.html", context)
 
 
-def _usage(package: Any) -> dict[str, Any] | None:
+def _usage(report: lifecycle.Report) -> dict[str, Any] | None:
+    package = report.package
+    if report.status == lifecycle.RECYCLED:
+        return {"label": "This eSIM has been recycled and can no longer be used.", "percent": 0}
     if package is None:
         return None
+    state = {
+        lifecycle.NOT_ACTIVE: "not active yet",
+        lifecycle.ACTIVE: "active",
+        lifecycle.FINISHED: "used up",
+        lifecycle.EXPIRED: "expired",
+    }.get(report.status, report.status.lower())
     if package.is_unlimited:
-        return {"label": f"Unlimited data for {package.days} days", "percent": None}
-    remaining = package.amount_mb  # usage arrives with the usage feed; nothing is used before it
-    total = max(package.amount_mb, 1)
-    percent = round(remaining * 100 / total)
+        return {"label": f"Unlimited data for {package.days} days ({state})", "percent": None}
+    remaining = lifecycle.remaining_mb(package)
+    percent = round(remaining * 100 / max(package.amount_mb, 1))
     return {
-        "label": f"{_megabytes(remaining)} of {_megabytes(package.amount_mb)} left",
+        "label": f"{_megabytes(remaining)} of {_megabytes(package.amount_mb)} left ({state})",
         "percent": percent,
     }
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from esimhub import __version__
@@ -121,27 +121,14 @@ async def credit_levels(session: AsyncSession, partner_id: int) -> set[int]:
 # -- delivery ---------------------------------------------------------------------------------
 
 
-def _claimable(now: datetime) -> Any:
-    return (
-        (OutboxEvent.status == "pending")
-        & (OutboxEvent.due_at <= now)
-        & or_(OutboxEvent.leased_until.is_(None), OutboxEvent.leased_until < now)
-    )
-
-
 async def claim(
     sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, lease: int, limit: int = 50
 ) -> list[int]:
     """Lease up to ``limit`` due events to this worker."""
-    async with sessionmaker() as session, session.begin():
-        return await queue.claim(
-            session,
-            OutboxEvent,
-            _claimable(now),
-            order_by=(OutboxEvent.due_at, OutboxEvent.id),
-            limit=limit,
-            values={"leased_until": now + timedelta(seconds=lease)},
-        )
+    pending = OutboxEvent.status == "pending"
+    return await queue.lease(
+        sessionmaker, OutboxEvent, pending, now=now, seconds=lease, limit=limit
+    )
 
 
 @dataclass(frozen=True)
