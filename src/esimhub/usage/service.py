@@ -281,11 +281,14 @@ async def ingest(session: AsyncSession, records: Sequence[Any], now: datetime) -
         else:
             seen.add(record.record_id)
             by_sim.setdefault(record.iccid, []).append((index, record))
+    esims_by_iccid = await _lock_many(session, list(by_sim), now)
     for iccid, batch in by_sim.items():
-        try:
-            esim = await _usable(session, iccid, now)
-        except NetworkError as exc:
-            result.rejected.extend(_rejection(index, record, exc) for index, record in batch)
+        esim = esims_by_iccid.get(iccid)
+        if esim is None or esim.recycled:
+            problem = NetworkError(
+                f"unknown ICCID {iccid}" if esim is None else f"the eSIM {iccid} has been recycled"
+            )
+            result.rejected.extend(_rejection(index, record, problem) for index, record in batch)
             continue
         for index, record in batch:
             try:
@@ -296,6 +299,37 @@ async def ingest(session: AsyncSession, records: Sequence[Any], now: datetime) -
             (result.accepted if applied else result.duplicates).append(record.record_id)
     result.rejected.sort(key=lambda r: int(r["index"]))
     return result
+
+
+async def _lock_many(
+    session: AsyncSession, iccids: Sequence[str], now: datetime
+) -> dict[str, Esim]:
+    """The sold eSIMs among ``iccids``, locked (in id order, so batches never deadlock), loaded
+    with their packages in two queries, and brought up to ``now``."""
+    ids = list(
+        await session.scalars(
+            select(Sim.id)
+            .where(Sim.iccid.in_(iccids), Sim.partner_id.is_not(None))
+            .order_by(Sim.id)
+            .with_for_update()
+        )
+    )
+    if not ids:
+        return {}
+    await session.execute(
+        update(Sim).where(Sim.id.in_(ids)).values(state_version=Sim.state_version + 1)
+    )
+    fresh = {"populate_existing": True}
+    sims = await session.scalars(select(Sim).where(Sim.id.in_(ids)).execution_options(**fresh))
+    queues: dict[int, list[SimPackage]] = {}
+    for package in await session.scalars(
+        select(SimPackage).where(SimPackage.sim_id.in_(ids)).execution_options(**fresh)
+    ):
+        queues.setdefault(package.sim_id, []).append(package)
+    loaded = {sim.iccid: Esim(sim, queues.get(sim.id, [])) for sim in sims}
+    for esim in loaded.values():
+        await record_alerts(session, esim, esim.settle(now))
+    return loaded
 
 
 def _rejection(index: int, record: RecordIn, error: NetworkError) -> dict[str, Any]:
