@@ -240,7 +240,7 @@ def test_network_and_clock_commands(database_url: str, monkeypatch: pytest.Monke
     simulated = invoke(
         "network", "simulate", "--sims", "2", "--speed", "600", "--duration", "1", "--tick", "0.2"
     )
-    assert "over 2 eSIMs" in simulated
+    assert "2 eSIMs driven" in simulated
     assert second in simulated
 
     invoke("clock", "reset")

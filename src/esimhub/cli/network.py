@@ -193,7 +193,8 @@ async def _simulate(sims: int, speed: float, duration: float | None, tick: float
                     except usage.NetworkError:
                         device.status = "gone"
                         continue
-                    device.used_mb += mb
+                    # what the network charged, over every package the eSIM has had
+                    device.used_mb = sum(p.used_bytes for p in esim.packages) / lifecycle.MIB
                     report = esim.report()
                     device.status = report.status
                     package = report.package
@@ -229,7 +230,7 @@ def simulate(
     """Drive realistic traffic (sessions of bursts, idle gaps) through the usage feed, live."""
     devices = asyncio.run(_simulate(sims, speed, duration, tick))
     total = sum(d.used_mb for d in devices)
-    console.print(f"Simulated {total:,.1f} MB over {len(devices)} eSIMs.")
+    console.print(f"{len(devices)} eSIMs driven; {total:,.1f} MB charged to them in all.")
 
 
 # -- the clock --------------------------------------------------------------------------------
