@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +36,13 @@ def create_engine(database_url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(database_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT (for ``ON CONFLICT DO NOTHING``): SQLite's or PostgreSQL's."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite_insert(table)
+    return postgresql_insert(table)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,10 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import db
 from esimhub.models import OutboxEvent
 
 
@@ -33,9 +32,8 @@ async def emit(
 ) -> None:
     """Record an event unless one with the same ``dedupe_key`` exists (even if written just now
     by another process). ``target_url`` overrides the partner's subscription."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     statement = (
-        insert(OutboxEvent)
+        db.insert(session, OutboxEvent)
         .values(
             event_id=event_id(),
             partner_id=partner_id,

@@ -9,17 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from esimhub import outbox
+from esimhub import db, outbox
 from esimhub.esims import service as esims
 from esimhub.kit.validation import Fields
 from esimhub.models import Operator, Sim, SimPackage, UsageRecord
 from esimhub.usage.lifecycle import MIB, Alert, Esim, Report, remaining_percentage
+from esimhub.webhooks import service as webhooks
 
-LOW_DATA = "low_data_notification"
 # A usage record may be stamped a little ahead of our clock (the operator's clock drifts).
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -47,7 +45,7 @@ async def record_alerts(session: AsyncSession, esim: Esim, alerts: Sequence[Aler
     for alert in alerts:
         await outbox.emit(
             session,
-            kind=LOW_DATA,
+            kind=webhooks.LOW_DATA,
             dedupe_key=f"low_data:{alert.package.id}:{alert.level}",
             payload={
                 "level": alert.level,
@@ -63,9 +61,7 @@ async def record_alerts(session: AsyncSession, esim: Esim, alerts: Sequence[Aler
 async def settled(session: AsyncSession, sim: Sim, now: datetime) -> Esim:
     """The eSIM as of ``now``; locked and brought up to date only when something is due."""
     if sim.recycled_at is None and sim.due_at is not None and sim.due_at <= now:
-        esim = await load(session, sim, lock=True)
-        await record_alerts(session, esim, esim.settle(now))
-        return esim
+        return await locked(session, sim, now)
     return await load(session, sim, lock=False)
 
 
@@ -157,9 +153,8 @@ async def apply(
         raise NetworkError(f"the eSIM {esim.sim.iccid} has been recycled")
     if record.started_at < (esim.sim.issued_at or record.started_at):
         raise NetworkError("started_at is before the eSIM was issued")
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     stored = await session.scalar(
-        insert(UsageRecord)
+        db.insert(session, UsageRecord)
         .values(
             record_id=record.record_id,
             sim_id=esim.sim.id,
