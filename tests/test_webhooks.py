@@ -3,9 +3,13 @@ simulator — against a real HTTP receiver on loopback, verified with the offici
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,6 +184,60 @@ async def test_async_orders_post_the_order_with_its_request_id(
     assert b"https:\\/\\/" in posts[0].body or b"http:\\/\\/" in posts[0].body  # PHP-style
     orders = (await box.partner.get("/v2/orders")).json()["data"]
     assert [o["code"] for o in orders] == [payload["data"]["code"]]
+
+
+NODE_CHECK = """
+const Signature = require(process.argv[1]);
+const body = require("fs").readFileSync(0, "utf8");
+const helper = new Signature(process.argv[2]);
+console.log(JSON.stringify([
+  helper.checkSignature(process.argv[3], body),
+  helper.checkSignature(process.argv[3], JSON.parse(body)),
+]));
+"""
+
+
+@pytest.fixture(scope="session")
+def node_signature(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """Node.js, and the npm ``airalo-sdk``'s own signature helper from the npm registry."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js and npm are not installed")
+    where = tmp_path_factory.mktemp("npm")
+    command = [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(where)]
+    installed = subprocess.run(  # noqa: S603 - npm with fixed arguments
+        [*command, "airalo-sdk@1.2.2"], capture_output=True, timeout=300, check=False
+    )
+    if installed.returncode != 0:
+        pytest.skip(f"npm could not install airalo-sdk: {installed.stderr[-300:]!r}")
+    return node, where / "node_modules" / "airalo-sdk" / "src" / "helpers" / "Signature.js"
+
+
+async def test_the_node_sdk_verifies_an_order_webhook(
+    box: Sandbox, hook: Receiver, node_signature: tuple[str, Path]
+) -> None:
+    """An async-order body holds URLs (escaped as ``\\/``): the Node SDK accepts the raw body and
+    the parsed payload alike."""
+    await box.partner.post(
+        "/v2/orders-async", json={"package_id": KALLUR, "quantity": 1, "webhook_url": hook.url}
+    )
+    await work(box)
+    post = hook.posts()[0]
+    node, helper = node_signature
+    secret, signature = box.partner.credentials.client_secret, post.headers["airalo-signature"]
+    process = await asyncio.create_subprocess_exec(
+        node,
+        "-e",
+        NODE_CHECK,
+        str(helper),
+        secret,
+        signature,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(post.body), timeout=60)
+    assert json.loads(output) == [True, True]
+    assert b"\\/" in post.body
 
 
 async def test_a_failed_async_order_posts_its_reason(
