@@ -9,7 +9,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import db
@@ -48,10 +47,3 @@ async def emit(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     await session.execute(statement)
-
-
-async def events(session: AsyncSession, *, kind: str | None = None) -> list[OutboxEvent]:
-    query = select(OutboxEvent).order_by(OutboxEvent.id)
-    if kind is not None:
-        query = query.where(OutboxEvent.kind == kind)
-    return list(await session.scalars(query))
