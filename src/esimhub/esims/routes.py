@@ -58,12 +58,8 @@ async def list_sims(
         renderer.listed_sim(view.sim, view.order, view.brand, includes=wanted, partner=partner)
         for view in views
     ]
-    return pagination.envelope(
-        items,
-        window,
-        path=f"{renderer.base_url}{request.url.path}",
-        query=request.query_params,
-        per_page_text=page_request.per_page_text,
+    return pagination.page_of(
+        items, window, request=request, base_url=renderer.base_url, page_request=page_request
     )
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.requests import Request
+
 from esimhub.errors import ValidationFailed
 
 # A limit larger than this behaves like "everything": it is clamped, never an error or a 500.
@@ -114,6 +116,24 @@ def envelope(
         page, path=path, query=query, per_page_text=per_page_text, message=message
     )
     return {"data": list(items), "links": links, "meta": meta}
+
+
+def page_of(
+    items: Sequence[Any],
+    page: PageWindow,
+    *,
+    request: Request,
+    base_url: str,
+    page_request: PageRequest,
+) -> dict[str, Any]:
+    """``envelope`` for a list endpoint: links on the public URL, keeping the request's query."""
+    return envelope(
+        items,
+        page,
+        path=f"{base_url}{request.url.path}",
+        query=request.query_params,
+        per_page_text=page_request.per_page_text,
+    )
 
 
 def created_range(

@@ -224,12 +224,8 @@ async def list_orders(
         renderer.listed_order(order, includes=wanted, partner=partner, sims=sims.get(order.id, []))
         for order in orders
     ]
-    return pagination.envelope(
-        items,
-        window,
-        path=f"{renderer.base_url}{request.url.path}",
-        query=request.query_params,
-        per_page_text=page_request.per_page_text,
+    return pagination.page_of(
+        items, window, request=request, base_url=renderer.base_url, page_request=page_request
     )
 
 

@@ -128,8 +128,8 @@ async def credit(
     )
     if account is not None and account.credit_alerts and account.credit_limit_cents > 0:
         available = await repository.balance_cents(session, partner_id) + account.credit_limit_cents
-        used_percent = (account.credit_limit_cents - available) * 100 / account.credit_limit_cents
-        account.credit_alerts = [level for level in account.credit_alerts if used_percent >= level]
+        used = _credit_used_percent(account, available)
+        account.credit_alerts = [level for level in account.credit_alerts if used >= level]
     return entry
 
 
@@ -175,14 +175,19 @@ async def _debit(
     return amount_cents
 
 
+def _credit_used_percent(account: Partner, available_cents: int) -> float:
+    """How much of the credit limit is in use (negative while the balance is above zero)."""
+    limit = account.credit_limit_cents
+    return (limit - available_cents) * 100 / limit
+
+
 async def _credit_limit_alerts(
     session: AsyncSession, account: Partner, available_cents: int, at: datetime
 ) -> None:
     """Record each credit-limit level crossed (once, until a top-up re-arms it)."""
-    limit = account.credit_limit_cents
-    if limit <= 0:
+    if account.credit_limit_cents <= 0:
         return
-    used_percent = (limit - available_cents) * 100 / limit  # negative while the balance is > 0
+    used_percent = _credit_used_percent(account, available_cents)
     wanted = await webhooks.credit_levels(session, account.id)
     crossed = [
         level

@@ -138,12 +138,8 @@ async def list_future_orders(
         for row in rows
     ]
     base = public_base_url(request, runtime)
-    return pagination.envelope(
-        items,
-        window,
-        path=f"{base}{request.url.path}",
-        query=request.query_params,
-        per_page_text=page_request.per_page_text,
+    return pagination.page_of(
+        items, window, request=request, base_url=base, page_request=page_request
     )
 
 

@@ -71,10 +71,6 @@ async def _webhook(
         raise ValidationFailed({"webhook_url": str(exc)}) from None
 
 
-def _stored(request: ordering.OrderRequest) -> dict[str, Any]:
-    return dataclasses.asdict(request)
-
-
 def _request(stored: dict[str, Any]) -> ordering.OrderRequest:
     return ordering.OrderRequest(
         **{
@@ -102,21 +98,9 @@ async def accept_async(
         _, operator = ordering.sim_package(catalogue, settings, request.package_id)
         await esims.check_stock(session, operator, request.quantity)
         await ordering.find_brand(session, partner.id, request.brand_settings_name)
-    row = ScheduledOrder(
-        request_id=request_id(),
-        partner_id=partner.id,
-        kind="async",
-        status="pending",
-        request=_stored(request),
-        webhook_url=webhook_url,
-        base_url=base_url,
-        due_at=now,
-        parked=False,
-        created_at=now,
+    return await _schedule(
+        session, partner.id, "async", request, webhook_url, base_url, due=now, now=now
     )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 def parse_due_date(text: str | None, now: datetime) -> datetime:
@@ -159,12 +143,38 @@ async def accept_future(
             raise esims.OutOfStock()  # the future-orders page documents code 34 here
         await ordering.find_brand(session, partner.id, request.brand_settings_name)
     await _webhook(session, settings, partner.id, webhook_url, head=True)
+    return await _schedule(
+        session,
+        partner.id,
+        "future",
+        request,
+        webhook_url,
+        base_url,
+        due=due,
+        now=now,
+        parked=parked,
+    )
+
+
+async def _schedule(
+    session: AsyncSession,
+    partner_id: int,
+    kind: str,
+    request: ordering.OrderRequest,
+    webhook_url: str | None,
+    base_url: str,
+    *,
+    due: datetime,
+    now: datetime,
+    parked: str | None = None,
+) -> ScheduledOrder:
+    """Queue an order; ``parked`` (sandbox) keeps it in that status, never run."""
     row = ScheduledOrder(
         request_id=request_id(),
-        partner_id=partner.id,
-        kind="future",
+        partner_id=partner_id,
+        kind=kind,
         status=parked or "pending",
-        request=_stored(request),
+        request=dataclasses.asdict(request),
         webhook_url=webhook_url,
         base_url=base_url,
         due_at=due,

@@ -91,17 +91,15 @@ async def package_history(
 # -- the network ------------------------------------------------------------------------------
 
 
-async def network_sim(session: AsyncSession, iccid: str) -> Sim:
-    sim = (await session.scalars(select(Sim).where(Sim.iccid == iccid))).first()
-    if sim is None:
-        raise NetworkError(f"unknown ICCID {iccid}")
-    if sim.partner_id is None:
-        raise NetworkError(f"the eSIM {iccid} has not been sold")
-    return sim
-
-
 async def _usable(session: AsyncSession, iccid: str, now: datetime) -> Esim:
-    esim = await locked(session, await network_sim(session, iccid), now)
+    """A sold, not recycled eSIM, locked and brought up to ``now`` (an unsold pool profile is
+    as unknown to the network as a made-up ICCID)."""
+    return _usable_or_refuse(iccid, (await _lock_many(session, [iccid], now)).get(iccid))
+
+
+def _usable_or_refuse(iccid: str, esim: Esim | None) -> Esim:
+    if esim is None:
+        raise NetworkError(f"unknown ICCID {iccid}")
     if esim.recycled:
         raise NetworkError(f"the eSIM {iccid} has been recycled")
     return esim
@@ -145,12 +143,10 @@ class RecordIn:
 async def apply(
     session: AsyncSession, esim: Esim, record: RecordIn, *, source: str, now: datetime
 ) -> bool:
-    """Apply one usage record to a locked eSIM; ``False`` if its id was applied before.
+    """Apply one usage record to a locked, usable eSIM; ``False`` if its id was applied before.
 
     Every refusal (``NetworkError``) happens before the record changes anything.
     """
-    if esim.recycled:
-        raise NetworkError(f"the eSIM {esim.sim.iccid} has been recycled")
     if record.started_at < (esim.sim.issued_at or record.started_at):
         raise NetworkError("started_at is before the eSIM was issued")
     stored = await session.scalar(
@@ -278,12 +274,10 @@ async def ingest(session: AsyncSession, records: Sequence[Any], now: datetime) -
             by_sim.setdefault(record.iccid, []).append((index, record))
     esims_by_iccid = await _lock_many(session, list(by_sim), now)
     for iccid, batch in by_sim.items():
-        esim = esims_by_iccid.get(iccid)
-        if esim is None or esim.recycled:
-            problem = NetworkError(
-                f"unknown ICCID {iccid}" if esim is None else f"the eSIM {iccid} has been recycled"
-            )
-            result.rejected.extend(_rejection(index, record, problem) for index, record in batch)
+        try:
+            esim = _usable_or_refuse(iccid, esims_by_iccid.get(iccid))
+        except NetworkError as exc:
+            result.rejected.extend(_rejection(index, record, exc) for index, record in batch)
             continue
         for index, record in batch:
             try:
