@@ -62,6 +62,17 @@ POSTGRES_URL = os.environ.get(
     "ESIMHUB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("ESIMHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The suite never empties a Redis database (others may share it): every test writes under a key
+# prefix of its own, and the run deletes its own keys when it ends.
+RUN_PREFIX = f"esimhub-test-{uuid.uuid4().hex[:12]}:"
+_test_prefix = [RUN_PREFIX]
+
+
+def redis_key_prefix() -> str:
+    """The Redis key prefix of the running test (limits and caches start empty in each test)."""
+    return _test_prefix[0]
+
+
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
@@ -121,6 +132,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": REDIS_URL if BACKEND == "postgres" else None,
+        "redis_key_prefix": redis_key_prefix(),
         "partner_cache_seconds": 0,
         "catalogue_check_seconds": 0,
         "public_base_url": "http://esimhub.test",
@@ -144,16 +156,24 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
-async def _flush_redis() -> None:
+@pytest.fixture(scope="session", autouse=True)
+async def _delete_own_redis_keys() -> AsyncIterator[None]:
+    yield
+    if BACKEND != "postgres":
+        return
     client = redis.Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    await client.aclose()
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{RUN_PREFIX}*", count=1000)]
+        for start in range(0, len(keys), 500):
+            await client.delete(*keys[start : start + 500])
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture(autouse=True)
 async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
-    if BACKEND == "postgres":  # rate-limit counters and cached usage live in Redis
-        await _flush_redis()
+    # rate-limit counters and cached usage live in Redis: each test gets keys of its own
+    _test_prefix[0] = f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:"
     yield
     async with transaction(Settings(database_url=database_url)) as session:
         for table in (

@@ -13,11 +13,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import event
 
 from esimhub.kit.clock import FrozenClock
-from tests.conftest import REDIS_URL, PartnerFactory, get_token
+from tests.conftest import REDIS_URL, PartnerFactory, get_token, redis_key_prefix
 from tests.usage_helpers import Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
@@ -192,11 +191,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def two_servers(database_url: str) -> Iterator[list[str]]:
-    redis.Redis.from_url(REDIS_URL).flushdb()
     env = {
         **os.environ,
         "ESIMHUB_DATABASE_URL": database_url,
         "ESIMHUB_REDIS_URL": REDIS_URL,
+        "ESIMHUB_REDIS_KEY_PREFIX": redis_key_prefix(),
         "ESIMHUB_LOG_LEVEL": "WARNING",
         "ESIMHUB_SWEEP_SECONDS": "0",
     }
@@ -228,7 +227,6 @@ def two_servers(database_url: str) -> Iterator[list[str]]:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
-        redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def test_two_server_processes_sharing_redis_enforce_one_limit(

@@ -128,13 +128,14 @@ def test_share_page_in_headless_chromium(
 
         page.get_by_label("Access code").fill(code)
         page.get_by_role("button", name="Show my eSIM").click()
-        qr = page.get_by_alt_text("QR code that installs the eSIM")
-        qr.wait_for()
-        loaded = page.evaluate(
-            "() => { const i = document.querySelector('img.qr'); return [i.complete, i.naturalWidth]; }"
+        page.get_by_alt_text("QR code that installs the eSIM").wait_for()
+        # visible is not loaded: wait until every request settled and the image is decoded
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('img.qr'); return i && i.complete; }"
         )
-        assert loaded[0] is True
-        assert loaded[1] > 100
+        width = page.evaluate("() => document.querySelector('img.qr').naturalWidth")
+        assert width > 100
         assert page.locator("#activation-code").inner_text() == sim["matching_id"]
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         browser.close()

@@ -90,8 +90,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         else None
     )
     metrics = Metrics()
-    runtime.limiter = RateLimiter(redis, metrics.limiter_failures)
-    runtime.usage_cache = UsageCache(redis)
+    prefix = settings.redis_key_prefix
+    runtime.limiter = RateLimiter(redis, metrics.limiter_failures, key_prefix=prefix)
+    runtime.usage_cache = UsageCache(redis, key_prefix=prefix)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     env: Environment = "development"
     database_url: str = Field(default_factory=default_database_url)
     redis_url: str | None = None
+    # Every key esimhub writes to Redis starts with this, so one Redis can serve several
+    # deployments (or test runs) side by side.
+    redis_key_prefix: str = Field(default="esimhub:", min_length=1)
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     # Airalo's documented example answers expires_in 31622400 (366 days).
     token_lifetime_seconds: int = Field(default=31_622_400, gt=0)

@@ -133,17 +133,22 @@ class RedisStore:
 
 
 class RateLimiter:
-    PREFIX = "esimhub:rl:"
-
-    def __init__(self, redis: aioredis.Redis | None, failures: Counter | None = None) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis | None,
+        failures: Counter | None = None,
+        *,
+        key_prefix: str = "esimhub:",
+    ) -> None:
         self._store: MemoryStore | RedisStore = RedisStore(redis) if redis else MemoryStore()
+        self._prefix = f"{key_prefix}rl:"
         self._failures = failures
         self._last_warning = float("-inf")
 
     async def hit(self, key: str, rule: Rule, now: datetime) -> Decision:
         now_ms = math.floor(now.timestamp() * 1000)
         try:
-            return await self._store.hit(self.PREFIX + key, now_ms, rule)
+            return await self._store.hit(self._prefix + key, now_ms, rule)
         except (RedisError, OSError) as exc:
             if self._failures is not None:
                 self._failures.inc()

@@ -17,10 +17,9 @@ class UsageCache:
     failure reads as a miss: the body is computed again.
     """
 
-    PREFIX = "esimhub:usage:"
-
-    def __init__(self, redis: aioredis.Redis | None) -> None:
+    def __init__(self, redis: aioredis.Redis | None, *, key_prefix: str = "esimhub:") -> None:
         self._redis = redis
+        self._prefix = f"{key_prefix}usage:"
         self._memory: dict[str, tuple[float, bytes]] = {}
 
     async def get(self, key: str, now: datetime, max_age: int) -> bytes | None:
@@ -28,7 +27,7 @@ class UsageCache:
             entry = self._memory.get(key)
         else:
             try:
-                raw = await self._redis.get(self.PREFIX + key)
+                raw = await self._redis.get(self._prefix + key)
             except (RedisError, OSError):
                 return None
             entry = None if raw is None else _decode(raw)
@@ -46,7 +45,7 @@ class UsageCache:
             return
         value = json.dumps({"at": now.timestamp(), "body": body.decode()})
         try:
-            await self._redis.set(self.PREFIX + key, value, ex=max(1, math.ceil(max_age)))
+            await self._redis.set(self._prefix + key, value, ex=max(1, math.ceil(max_age)))
         except (RedisError, OSError):
             return
 
