@@ -18,14 +18,13 @@ import httpx
 import uvicorn
 from sqlalchemy import func, select
 
-from esimhub import outbox
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 from esimhub.models import OutboxEvent
+from esimhub.notifications import payloads, signing
+from esimhub.notifications import service as webhooks
 from esimhub.runtime import Runtime
-from esimhub.webhooks import service as webhooks
-from esimhub.webhooks import signing
 from esimhub.worker import Worker
 
 
@@ -82,9 +81,9 @@ async def _queue(settings: Settings, partner_id: int, url: str, count: int, batc
             at=now,
         )
         for number in range(count):
-            await outbox.emit(
+            await webhooks.emit(
                 session,
-                kind=webhooks.LOW_DATA,
+                kind=payloads.LOW_DATA,
                 dedupe_key=f"bench:{batch}:{number}",
                 payload=_payload(number),
                 partner_id=partner_id,

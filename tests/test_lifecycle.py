@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from esimhub.models import Sim, SimPackage
-from esimhub.usage.lifecycle import MIB, Esim
+from esimhub.usage.lifecycle import MIB, SimState
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def esim(*packages: tuple[int, int, bool], policy: str = "first-usage") -> Esim:
+def esim(*packages: tuple[int, int, bool], policy: str = "first-usage") -> SimState:
     """An eSIM issued at T0 with packages of (MB, days, unlimited), bought in that order."""
     sim = Sim(
         iccid="8999000000000000001",
@@ -36,7 +36,7 @@ def esim(*packages: tuple[int, int, bool], policy: str = "first-usage") -> Esim:
         )
         for number, (mb, days, unlimited) in enumerate(packages, start=1)
     ]
-    return Esim(sim, queue)
+    return SimState(sim, queue)
 
 
 def test_a_top_up_bought_while_active_waits_and_takes_the_overflow() -> None:

@@ -15,7 +15,7 @@ from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.esims.profiles import is_valid_iccid, luhn_check_digit
 from esimhub.kit.clock import FrozenClock
-from esimhub.ordering import service as ordering
+from esimhub.ledger import service as ordering
 from tests.conftest import Partnered, PartnerFactory, get_token, make_settings
 
 INVALID = "the parameter is invalid"

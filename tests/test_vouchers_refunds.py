@@ -9,7 +9,7 @@ import pytest
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
-from esimhub.ordering import service
+from esimhub.refunds import service
 from tests.conftest import Partnered
 
 INVALID = "the parameter is invalid"

@@ -17,7 +17,7 @@ from airalo.helpers.signature import Signature
 
 from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
-from esimhub.ordering import service as ordering
+from esimhub.ledger import service as ordering
 from esimhub.worker import Worker
 from tests.conftest import Partnered, PartnerFactory, get_token
 from tests.usage_helpers import Sandbox, sandbox
@@ -520,7 +520,7 @@ async def test_email_low_data_goes_through_the_mail_outbox(box: Sandbox) -> None
     await box.consume(iccid, mb=950)  # 92 %: both data levels at once
     await work(box)
     async with transaction(box.settings) as session:
-        from esimhub.mail import service as mail
+        from esimhub.notifications import service as mail
 
         sent = [m for m in await mail.messages(session) if m.to_address == "noc@partner.example"]
     assert sorted(m.subject for m in sent) == [

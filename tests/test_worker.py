@@ -15,13 +15,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from esimhub import outbox
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 from esimhub.models import OutboxEvent
+from esimhub.notifications import payloads
+from esimhub.notifications import service as webhooks
 from esimhub.runtime import Runtime
-from esimhub.webhooks import service as webhooks
 from esimhub.worker import Worker
 from tests.conftest import PartnerFactory, make_settings
 from tests.webhook_receiver import Receiver, receiver
@@ -50,9 +50,9 @@ async def _events(
             at=now,
         )
         for number in range(count):
-            await outbox.emit(
+            await webhooks.emit(
                 session,
-                kind=webhooks.LOW_DATA,
+                kind=payloads.LOW_DATA,
                 dedupe_key=f"test:{number}",
                 payload={
                     "level": "75%",

@@ -9,13 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import redis.asyncio as aioredis
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from esimhub import __version__
+from esimhub import __version__, db
 from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import router as catalogue_router
@@ -24,16 +22,20 @@ from esimhub.errors import install_error_handlers
 from esimhub.esims.routes import public_router as qr_router
 from esimhub.esims.routes import router as esims_router
 from esimhub.kit.clock import Clock
-from esimhub.limits import RateLimiter, RateLimitHeaders
-from esimhub.metrics import Metrics, MetricsMiddleware
-from esimhub.ordering.routes import router as ordering_router
+from esimhub.ledger.routes import router as ledger_router
+from esimhub.limits import RateLimitHeaders
+from esimhub.metrics import MetricsMiddleware
+from esimhub.notifications.routes import router as notifications_router
+from esimhub.orders.routes import router as orders_router
+from esimhub.refunds.routes import router as refunds_router
 from esimhub.runtime import Runtime
 from esimhub.scheduling.routes import router as scheduling_router
-from esimhub.usage.cache import UsageCache
+from esimhub.simulator.routes import router as simulator_router
+from esimhub.topups.routes import router as topups_router
 from esimhub.usage.routes import router as usage_router
+from esimhub.vouchers.routes import router as vouchers_router
 from esimhub.web.images import router as images_router
 from esimhub.web.share import router as share_router
-from esimhub.webhooks.routes import router as webhooks_router
 from esimhub.worker import Worker
 
 log = logging.getLogger("esimhub")
@@ -63,11 +65,16 @@ V1_PATHS = {
 PARTNER_ROUTERS = (
     auth_router,
     catalogue_router,
-    ordering_router,
+    orders_router,
+    topups_router,
+    vouchers_router,
+    refunds_router,
+    ledger_router,
     scheduling_router,
     esims_router,
     usage_router,
-    webhooks_router,
+    notifications_router,
+    simulator_router,
 )
 
 
@@ -83,16 +90,7 @@ def _v1_router() -> APIRouter:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = Runtime.create(settings, clock)
-    engine = runtime.engine
-    redis = (
-        aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-        if settings.redis_url
-        else None
-    )
-    metrics = Metrics()
-    prefix = settings.redis_key_prefix
-    runtime.limiter = RateLimiter(redis, metrics.limiter_failures, key_prefix=prefix)
-    runtime.usage_cache = UsageCache(redis, key_prefix=prefix)
+    redis = runtime.redis
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -104,9 +102,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await worker.aclose()
-        if redis is not None:
-            await redis.aclose()
-        await engine.dispose()
+        await runtime.aclose()
 
     app = FastAPI(
         title="esimhub partner API",
@@ -141,8 +137,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         checks: dict[str, Any] = {}
         healthy = True
         try:
-            async with runtime.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
+            await db.ping(runtime.sessionmaker)
             checks["database"] = "ok"
         except Exception as exc:  # a health check reports every failure, whatever its type
             checks["database"], healthy = f"error: {exc.__class__.__name__}", False
@@ -157,11 +152,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    app.add_api_route("/metrics", metrics.render, include_in_schema=False)
+    app.add_api_route("/metrics", runtime.metrics.render, include_in_schema=False)
     app.add_middleware(RateLimitHeaders)
     if settings.clock_control_enabled:
         app.add_middleware(ClockSyncMiddleware, runtime=runtime)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     return app
 
 

@@ -1,15 +1,20 @@
-"""Engine, sessions and migrations. One commit per request or job, done here, never in routes."""
+"""Engine, sessions and migrations, and the two owners of a transaction.
+
+``get_session`` owns the transaction of a request; ``transaction`` owns that of anything else (a
+worker job, a sweep, a CLI command, a background read). Nothing else begins or commits.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -59,6 +64,22 @@ def alembic_config(database_url: str) -> AlembicConfig:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Run the Alembic migrations (synchronously; call from a thread inside an event loop)."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """The job wrapper: one session and one transaction, committed if the block succeeds and
+    rolled back if it raises."""
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+async def ping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Raise unless the database answers."""
+    async with transaction(sessionmaker) as session:
+        await session.execute(text("SELECT 1"))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -1,22 +1,28 @@
-"""The long-lived objects of one process, built by ``create_app`` and shared by requests."""
+"""The long-lived objects of one process, built once, in one place, for ``serve``, ``worker``
+and the tests alike.
+
+Areas never import this module: requests reach the pieces through dependencies (``deps``,
+``auth.dependencies``, ``catalogue.dependencies``) that read ``app.state.runtime``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import Annotated
 
+import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from esimhub.auth.directory import PartnerDirectory
+from esimhub.catalogue.cache import CatalogueCache
+from esimhub.clock.tasks import ClockSync
 from esimhub.config import Settings
+from esimhub.db import create_engine, create_sessionmaker
 from esimhub.kit.clock import Clock
-
-if TYPE_CHECKING:
-    from esimhub.auth.directory import PartnerDirectory
-    from esimhub.catalogue.cache import CatalogueCache
-    from esimhub.limits import RateLimiter
-    from esimhub.sandbox.clock import ClockSync
-    from esimhub.usage.cache import UsageCache
+from esimhub.limits import RateLimiter
+from esimhub.metrics import Metrics
+from esimhub.usage.cache import UsageCache
 
 
 @dataclass
@@ -25,41 +31,52 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
-    partners: PartnerDirectory = field(init=False)
-    catalogue: CatalogueCache = field(init=False)
-    clock_sync: ClockSync = field(init=False)
-    # set by create_app, which owns the Redis connection and the metrics
-    limiter: RateLimiter = field(init=False)
-    usage_cache: UsageCache = field(init=False)
+    redis: aioredis.Redis | None
+    metrics: Metrics
+    limiter: RateLimiter
+    usage_cache: UsageCache
+    partners: PartnerDirectory
+    catalogue: CatalogueCache
+    clock_sync: ClockSync
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
-        from esimhub.db import create_engine, create_sessionmaker
-
+        clock = clock or Clock()
         engine = create_engine(settings.database_url)
-        return cls(settings, engine, create_sessionmaker(engine), clock or Clock())
-
-    def __post_init__(self) -> None:
-        from esimhub.auth.directory import PartnerDirectory
-        from esimhub.catalogue.cache import CatalogueCache
-        from esimhub.sandbox.clock import ClockSync
-
-        self.partners = PartnerDirectory(self)
-        self.catalogue = CatalogueCache(self)
-        self.clock_sync = ClockSync(
-            self.clock, self.sessionmaker, self.settings.clock_check_seconds
+        sessionmaker = create_sessionmaker(engine)
+        redis = (
+            aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+            if settings.redis_url
+            else None
+        )
+        metrics = Metrics()
+        prefix = settings.redis_key_prefix
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            clock=clock,
+            redis=redis,
+            metrics=metrics,
+            limiter=RateLimiter(redis, metrics.limiter_failures, key_prefix=prefix),
+            usage_cache=UsageCache(redis, key_prefix=prefix),
+            partners=PartnerDirectory(sessionmaker, cache_seconds=settings.partner_cache_seconds),
+            catalogue=CatalogueCache(
+                sessionmaker, clock, check_seconds=settings.catalogue_check_seconds
+            ),
+            clock_sync=ClockSync(clock, sessionmaker, settings.clock_check_seconds),
         )
 
+    async def aclose(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.engine.dispose()
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+# For the surfaces that drive several areas at once (the admin API); areas use ``deps``.
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def public_base_url(request: Request, runtime: Runtime) -> str:
-    """The absolute URL clients reach us on: configured, or the one this request came in on."""
-    configured = runtime.settings.public_base_url
-    return (configured or str(request.base_url)).rstrip("/")

@@ -12,17 +12,14 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import httpx
-from sqlalchemy import delete
 
-from esimhub.mail import service as mail
-from esimhub.models import IdempotencyKey
+from esimhub.idempotency import tasks as idempotency
+from esimhub.notifications import tasks as notifications
 from esimhub.runtime import Runtime
-from esimhub.scheduling import service as scheduling
-from esimhub.usage import service as usage
-from esimhub.webhooks import service as webhooks
+from esimhub.scheduling import tasks as scheduling
+from esimhub.usage import tasks as usage
 
 log = logging.getLogger("esimhub.worker")
 
@@ -64,29 +61,27 @@ class Worker:
             self._last_sweep = tick
             tally.settled = await usage.sweep(runtime.sessionmaker, runtime.clock.now())
         lease = settings.webhook_lease_seconds
-        for scheduled in await scheduling.claim_due(runtime, runtime.clock.now(), lease):
-            status = await scheduling.execute(runtime, scheduled)
-            tally.orders[status] = tally.orders.get(status, 0) + 1
-        claimed = await webhooks.claim(runtime.sessionmaker, now=runtime.clock.now(), lease=lease)
+        sessionmaker, clock = runtime.sessionmaker, runtime.clock
+        due = await scheduling.claim_due(sessionmaker, clock, lease)
+        if due:
+            catalogue = await runtime.catalogue.current()
+            for scheduled in due:
+                status = await scheduling.execute(
+                    sessionmaker, scheduled, catalogue=catalogue, settings=settings, clock=clock
+                )
+                tally.orders[status] = tally.orders.get(status, 0) + 1
+        claimed = await notifications.claim(sessionmaker, clock=clock, lease=lease)
         if claimed:
-            delivered = await webhooks.deliver(
-                runtime.sessionmaker, settings, runtime.clock, self._client, claimed
+            delivered = await notifications.deliver(
+                sessionmaker, settings, clock, self._client, claimed
             )
             for status in delivered:
                 tally.events[status] = tally.events.get(status, 0) + 1
-        async with runtime.sessionmaker() as session, session.begin():
-            tally.mail = await mail.deliver(session, settings=settings, clock=runtime.clock)
+        tally.mail = await notifications.send_mail(sessionmaker, settings, clock)
         if tick - self._last_purge >= PURGE_EVERY_SECONDS:
             self._last_purge = tick
-            await self._purge_idempotency_keys()
+            await idempotency.purge(sessionmaker, settings, clock)
         return tally
-
-    async def _purge_idempotency_keys(self) -> None:
-        cutoff = self.runtime.clock.now() - timedelta(
-            hours=self.runtime.settings.idempotency_key_hours
-        )
-        async with self.runtime.sessionmaker() as session, session.begin():
-            await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
 
     async def run_forever(self) -> None:
         """Pass after pass; straight on while there is work, else wait ``worker_poll_seconds``."""

@@ -1,4 +1,6 @@
-"""Admin API under ``/admin/v1``: the same services the CLI calls, for remote operators."""
+"""Admin API under ``/admin/v1``: the same services the CLI calls, for remote operators.
+
+A surface like the CLI: it parses, calls one service (or task) and renders, for several areas."""
 
 from __future__ import annotations
 
@@ -8,19 +10,21 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from esimhub.admin.dependencies import AdminAccess
 from esimhub.auth import service as auth
+from esimhub.auth.dependencies import AdminAccess
 from esimhub.auth.schemas import partner_summary
 from esimhub.catalogue import service as catalogue
+from esimhub.clock.service import ClockBackwards
+from esimhub.clock.tasks import move_and_settle
 from esimhub.db import SessionDep
 from esimhub.errors import NotFound, ValidationFailed
 from esimhub.kit.clock import parse_duration
 from esimhub.kit.forms import read_body
 from esimhub.kit.money import to_cents
+from esimhub.network import service as network
+from esimhub.notifications import schemas as notification_schemas
+from esimhub.notifications import service as notifications
 from esimhub.runtime import RuntimeDep
-from esimhub.sandbox.clock import ClockBackwards, move_and_settle
-from esimhub.usage import service as usage
-from esimhub.webhooks import service as webhooks
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"])
 
@@ -153,7 +157,7 @@ async def post_usage_records(
         raise ValidationFailed(
             {"records": f"The records may not have more than {MAX_USAGE_RECORDS} items."}
         )
-    result = await usage.ingest(session, records, runtime.clock.now())
+    result = await network.ingest(session, records, runtime.clock.now())
     return {
         "data": {
             "accepted": result.accepted,
@@ -176,14 +180,14 @@ async def network_event(
     now = runtime.clock.now()
     try:
         if event == "install":
-            esim = await usage.install(session, body.iccid, now)
+            state = await network.install(session, body.iccid, now)
         elif event == "attach":
-            esim = await usage.attach(session, body.iccid, now, body.country)
+            state = await network.attach(session, body.iccid, now, body.country)
         else:
             raise NotFound()
-    except usage.NetworkError as exc:
+    except network.NetworkError as exc:
         raise ValidationFailed({"iccid": str(exc)}) from None
-    return {"data": {"iccid": esim.sim.iccid, "status": esim.report().status}}
+    return {"data": {"iccid": state.sim.iccid, "status": state.report().status}}
 
 
 class ClockMoveIn(BaseModel):
@@ -244,12 +248,12 @@ async def list_webhooks(
     _: AdminAccess, session: SessionDep, status: str | None = None, limit: int = 100
 ) -> dict[str, Any]:
     """Outbox events, newest first, with their delivery status."""
-    found = await webhooks.events(session, status=status, limit=max(1, min(limit, 1000)))
-    return {"data": [webhooks.event_summary(event) for event in found]}
+    found = await notifications.events(session, status=status, limit=max(1, min(limit, 1000)))
+    return {"data": [notification_schemas.event_summary(event) for event in found]}
 
 
 async def _event(session: SessionDep, event_id: str) -> Any:
-    event = await webhooks.event_by_public_id(session, event_id)
+    event = await notifications.event_by_public_id(session, event_id)
     if event is None:
         raise NotFound()
     return event
@@ -259,7 +263,11 @@ async def _event(session: SessionDep, event_id: str) -> Any:
 async def show_webhook(event_id: str, _: AdminAccess, session: SessionDep) -> dict[str, Any]:
     """One event with every delivery attempt (status, response code, body, duration)."""
     event = await _event(session, event_id)
-    return {"data": webhooks.event_summary(event, await webhooks.deliveries(session, event))}
+    return {
+        "data": notification_schemas.event_summary(
+            event, await notifications.deliveries(session, event)
+        )
+    }
 
 
 @router.post("/webhooks/{event_id}/replay")
@@ -268,5 +276,5 @@ async def replay_webhook(
 ) -> dict[str, Any]:
     """Deliver an event again, at once (the worker picks it up)."""
     event = await _event(session, event_id)
-    await webhooks.replay(session, event, runtime.clock.now())
-    return {"data": webhooks.event_summary(event)}
+    await notifications.replay(session, event, runtime.clock.now())
+    return {"data": notification_schemas.event_summary(event)}

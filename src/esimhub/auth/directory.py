@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from esimhub import db
 from esimhub.auth import repository
 
 if TYPE_CHECKING:
     from esimhub.models import Partner
-    from esimhub.runtime import Runtime
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -71,16 +73,19 @@ def parse_networks(entries: Sequence[Any]) -> tuple[IpNetwork, ...]:
 class PartnerDirectory:
     """Partners by id, each kept for ``partner_cache_seconds`` before it is read again."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, cache_seconds: float
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._cache_seconds = cache_seconds
         self._entries: dict[int, tuple[float, PartnerPrincipal | None]] = {}
 
     async def get(self, partner_id: int) -> PartnerPrincipal | None:
         now = time.monotonic()
         cached = self._entries.get(partner_id)
-        if cached is not None and now - cached[0] < self._runtime.settings.partner_cache_seconds:
+        if cached is not None and now - cached[0] < self._cache_seconds:
             return cached[1]
-        async with self._runtime.sessionmaker() as session:
+        async with db.transaction(self._sessionmaker) as session:
             partner = await repository.get(session, partner_id)
         principal = PartnerPrincipal.of(partner) if partner is not None else None
         self._entries[partner_id] = (now, principal)

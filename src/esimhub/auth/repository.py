@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.models import LedgerEntry, Partner
+from esimhub.models import Partner
 
 
 async def get_by_client_id(session: AsyncSession, client_id: str) -> Partner | None:
@@ -22,10 +22,6 @@ async def list_all(session: AsyncSession) -> Sequence[Partner]:
     return (await session.scalars(select(Partner).order_by(Partner.id))).all()
 
 
-async def balances(session: AsyncSession) -> dict[int, int]:
-    rows = await session.execute(
-        select(LedgerEntry.partner_id, func.sum(LedgerEntry.amount_cents)).group_by(
-            LedgerEntry.partner_id
-        )
-    )
-    return {partner_id: int(total or 0) for partner_id, total in rows.all()}
+async def get_by_name(session: AsyncSession, name: str) -> Partner | None:
+    query = select(Partner).where(Partner.name == name).order_by(Partner.id).limit(1)
+    return (await session.scalars(query)).first()

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 
 from esimhub.auth import schemas, service
 from esimhub.db import SessionDep
+from esimhub.deps import ClockDep, SettingsDep
 from esimhub.kit.forms import read_body
 from esimhub.limits import ENDPOINT_RULES, client_ip, enforce
-from esimhub.runtime import RuntimeDep
 
 router = APIRouter(tags=["authentication"])
 
@@ -34,19 +34,19 @@ _TOKEN_BODY = {
     responses={401: {"description": "Client authentication failed"}, 422: {}},
 )
 async def request_access_token(
-    request: Request, session: SessionDep, runtime: RuntimeDep
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> dict[str, Any]:
     """Request an access token (client credentials grant)."""
     # The airalo-signature header that the official SDKs send is accepted and ignored.
     fields = await read_body(request)
-    if runtime.settings.rate_limits:  # per client, as Airalo counts it (per IP without one)
+    if settings.rate_limits:  # per client, as Airalo counts it (per IP without one)
         client = fields.get("client_id")
         key = f"token:{client if isinstance(client, str) and client else client_ip(request)}"
         await enforce(request, [(key, ENDPOINT_RULES["token"])])
     issued = await service.issue_access_token(
         session,
-        settings=runtime.settings,
-        clock=runtime.clock,
+        settings=settings,
+        clock=clock,
         fields=fields,
         client_ip=request.client.host if request.client else None,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from esimhub.auth.directory import PartnerPrincipal
 from esimhub.kit.money import wire_string
 from esimhub.models import Partner
 
@@ -44,3 +45,26 @@ def partner_summary(partner: Partner, balance_cents: int) -> dict[str, Any]:
         "credit_limit": wire_string(partner.credit_limit_cents),
         "ip_allowlist": partner.ip_allowlist,
     }
+
+
+def user_dict(partner: PartnerPrincipal) -> dict[str, Any]:
+    """The ordering user: Airalo keeps no end-user data, so this is the partner's company."""
+    return {
+        "id": partner.id,
+        "created_at": None,
+        "name": partner.name,
+        "email": None,
+        "mobile": None,
+        "address": None,
+        "state": None,
+        "city": None,
+        "postal_code": None,
+        "country_id": None,
+        "company": partner.name,
+    }
+
+
+def pricing(partner: PartnerPrincipal) -> dict[str, Any]:
+    if partner.uses_discount_pricing:
+        return {"model": "discount_pricing", "discount_percentage": partner.discount_percentage}
+    return {"model": "net_pricing", "discount_percentage": 0}

@@ -18,8 +18,8 @@ from esimhub.errors import (
     ValidationFailed,
 )
 from esimhub.kit.clock import Clock
+from esimhub.ledger import service as ledger
 from esimhub.models import Partner
-from esimhub.ordering import service as ordering
 
 MAX_ALLOWLIST_ENTRIES = 100  # Airalo's documented allowlist size
 
@@ -79,7 +79,7 @@ async def create_partner(
     session.add(partner)
     await session.flush()
     if balance_cents:
-        await ordering.credit(
+        await ledger.credit(
             session,
             partner.id,
             amount_cents=balance_cents,
@@ -87,6 +87,10 @@ async def create_partner(
             reference="opening balance",
         )
     return Credentials(partner=partner, client_id=partner.client_id, client_secret=secret)
+
+
+async def partner_named(session: AsyncSession, name: str) -> Partner | None:
+    return await repository.get_by_name(session, name)
 
 
 async def require_partner(session: AsyncSession, client_id: str) -> Partner:
@@ -128,7 +132,7 @@ async def set_ip_allowlist(
 
 
 async def list_partners(session: AsyncSession) -> list[tuple[Partner, int]]:
-    balances = await repository.balances(session)
+    balances = await ledger.balances(session)
     return [(p, balances.get(p.id, 0)) for p in await repository.list_all(session)]
 
 

@@ -16,12 +16,10 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from esimhub.kit.signing import derived_key, partner_secret
+
 ISSUER = "esimhub"
 ALGORITHM = "HS256"
-
-
-def _derived_key(secret_key: str, purpose: str) -> bytes:
-    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def new_client_id() -> str:
@@ -37,13 +35,9 @@ def new_salt() -> str:
 
 
 def client_secret(secret_key: str, salt: str) -> str:
-    """The partner's client secret, recomputable from the server key and its salt.
-
-    Only the hash of the secret is stored; the secret is derived again when it is needed as the
-    HMAC key of webhook signatures, so a database dump alone reveals no secret.
-    """
-    digest = hmac.new(_derived_key(secret_key, "client-secret"), salt.encode(), hashlib.sha256)
-    return digest.hexdigest()[:48]
+    """The partner's client secret, recomputable from the server key and its salt (only its
+    hash is stored: see ``kit.signing.partner_secret``)."""
+    return partner_secret(secret_key, salt)
 
 
 def hash_secret(secret: str) -> str:
@@ -79,7 +73,7 @@ def issue_token(
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, _derived_key(secret_key, "access-token"), algorithm=ALGORITHM)
+    return jwt.encode(claims, derived_key(secret_key, "access-token"), algorithm=ALGORITHM)
 
 
 def read_token(secret_key: str, token: str, *, now: datetime) -> TokenClaims | None:
@@ -87,7 +81,7 @@ def read_token(secret_key: str, token: str, *, now: datetime) -> TokenClaims | N
     try:
         claims = jwt.decode(
             token,
-            _derived_key(secret_key, "access-token"),
+            derived_key(secret_key, "access-token"),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["exp", "pid", "gen"], "verify_exp": False},

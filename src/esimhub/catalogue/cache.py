@@ -11,15 +11,15 @@ import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from esimhub import db
 from esimhub.catalogue import repository
 from esimhub.catalogue.rates import DEMO_RATES
 from esimhub.catalogue.render import RenderedEntry, Variant, render_entries
+from esimhub.kit.clock import Clock
 from esimhub.models import Operator, Package
-
-if TYPE_CHECKING:
-    from esimhub.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class CatalogueView:
             ),
         )
 
-    def select(self, kind: str | None, country: str | None) -> list[int]:
+    def matching(self, kind: str | None, country: str | None) -> list[int]:
         return [
             i
             for i in range(len(self.blobs))
@@ -81,8 +81,16 @@ class Snapshot:
 
 
 class CatalogueCache:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        check_seconds: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._check_seconds = check_seconds
         self._snapshot: Snapshot | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -92,17 +100,17 @@ class CatalogueCache:
         self._checked_at = float("-inf")
 
     async def current(self) -> Snapshot:
-        interval = self._runtime.settings.catalogue_check_seconds
+        interval = self._check_seconds
         if self._snapshot is not None and time.monotonic() - self._checked_at < interval:
             return self._snapshot
         async with self._lock:
             if self._snapshot is not None and time.monotonic() - self._checked_at < interval:
                 return self._snapshot
-            async with self._runtime.sessionmaker() as session:
+            async with db.transaction(self._sessionmaker) as session:
                 version = await repository.version(session)
                 if self._snapshot is None or self._snapshot.version != version:
                     rows = await repository.load(session)
-                    today = self._runtime.clock.now().date().isoformat()
+                    today = self._clock.now().date().isoformat()
                     found = await repository.rates_on(session, today)
                     rates = found[1] if found else dict(DEMO_RATES)
                     self._snapshot = Snapshot(version=rows.version, rows=rows, rates=rates)

@@ -12,13 +12,14 @@ from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.catalogue import schemas, service
+from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.catalogue.devices import DEVICES, DEVICES_LITE
 from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
+from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
 from esimhub.kit import pagination
 from esimhub.limits import bearer_token, endpoint_limit
-from esimhub.runtime import RuntimeDep, public_base_url
 
 router = APIRouter(tags=["catalogue"])
 
@@ -65,7 +66,9 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 async def list_packages(
     request: Request,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    snapshot: CatalogueDep,
+    base: BaseUrl,
     filter_type: Annotated[str | None, Query(alias="filter[type]")] = None,
     filter_country: Annotated[str | None, Query(alias="filter[country]")] = None,
     include: str | None = None,
@@ -81,9 +84,7 @@ async def list_packages(
     if errors:
         raise ValidationFailed(errors)
 
-    snapshot = await runtime.catalogue.current()
     language = negotiate_language(request.headers.get("accept-language"))
-    base = public_base_url(request, runtime)
     variant = Variant(
         language=language,
         include_topup="topup" in (include or "").split(","),
@@ -103,8 +104,8 @@ async def list_packages(
         return Response(status_code=304, headers={"ETag": etag})
 
     view = snapshot.view(variant)
-    selected = view.select(filter_type, filter_country.upper() if filter_country else None)
-    window = pagination.window(len(selected), page_request, runtime.settings.packages_default_limit)
+    selected = view.matching(filter_type, filter_country.upper() if filter_country else None)
+    window = pagination.window(len(selected), page_request, settings.packages_default_limit)
     links, meta = pagination.links_and_meta(
         window, path=path, query=query, per_page_text=page_request.per_page_text
     )
@@ -136,22 +137,22 @@ async def list_packages(
     ],
 )
 async def product_information(
-    package_slug: str, partner: CurrentPartner, runtime: RuntimeDep
+    package_slug: str, partner: CurrentPartner, snapshot: CatalogueDep
 ) -> dict[str, Any]:
     """Product Information Brochure of one package."""
-    return service.product_information(await runtime.catalogue.current(), package_slug)
+    return service.product_information(snapshot, package_slug)
 
 
 @router.get("/finance/exchange-rates", response_model=schemas.ExchangeRatesResponse)
 async def exchange_rates(
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    clock: ClockDep,
     date: str | None = None,
     to: str | None = None,
 ) -> dict[str, Any]:
     """USD exchange rates used for the converted price tables."""
-    return await service.exchange_rates(session, clock=runtime.clock, date=date, to=to)
+    return await service.exchange_rates(session, clock=clock, date=date, to=to)
 
 
 @router.get("/compatible-devices", response_model=schemas.DevicesResponse, deprecated=True)

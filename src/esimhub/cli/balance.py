@@ -13,8 +13,9 @@ from esimhub.auth import service as auth
 from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import to_cents, wire_number, wire_string
+from esimhub.ledger import service as ledger
 from esimhub.models import LedgerEntry, Partner, Refund
-from esimhub.ordering import service
+from esimhub.refunds import service as refunds
 
 app = typer.Typer(help="Partner balances: credit, credit limit, ledger.", no_args_is_help=True)
 refunds_app = typer.Typer(help="Refund requests: review, approve, reject.", no_args_is_help=True)
@@ -40,9 +41,9 @@ def credit(
 
     async def work(session: AsyncSession) -> int:
         partner = await auth.require_partner(session, client_id)
-        await service.credit(session, partner.id, amount_cents=cents, clock=clock(), reference=note)
+        await ledger.credit(session, partner.id, amount_cents=cents, clock=clock(), reference=note)
         await session.flush()
-        return await service.balance_cents(session, partner.id)
+        return await ledger.balance_cents(session, partner.id)
 
     try:
         balance = run(work)
@@ -77,8 +78,8 @@ def show(
 
     async def work(session: AsyncSession) -> tuple[Partner, int, list[LedgerEntry]]:
         partner = await auth.require_partner(session, client_id)
-        entries = list(await service.ledger(session, partner.id))
-        return partner, await service.balance_cents(session, partner.id), entries
+        entries = list(await ledger.entries(session, partner.id))
+        return partner, await ledger.balance_cents(session, partner.id), entries
 
     try:
         partner, balance, entries = run(work)
@@ -126,7 +127,7 @@ def list_refunds(
     """Refund requests, oldest first."""
 
     async def work(session: AsyncSession) -> list[Refund]:
-        return list(await service.refunds(session, status))
+        return list(await refunds.refunds(session, status))
 
     table = Table("id", "partner", "created", "status", "reason", "iccids", "credited (USD)")
     for refund in run(work):
@@ -146,13 +147,13 @@ def _decide(refund_id: int, *, approve: bool, amount: str | None, note: str | No
     cents = _amount(amount, "--amount") if amount is not None else None
 
     async def work(session: AsyncSession) -> Refund:
-        return await service.decide_refund(
+        return await refunds.decide_refund(
             session, refund_id, approve=approve, clock=clock(), amount_cents=cents, note=note
         )
 
     try:
         return run(work)
-    except service.RefundDecisionError as exc:
+    except refunds.RefundDecisionError as exc:
         errors.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
 

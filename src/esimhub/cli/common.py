@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import db
+from esimhub.clock.service import stored_offset
 from esimhub.config import Settings, get_settings
 from esimhub.db import create_engine, create_sessionmaker
 from esimhub.kit.clock import Clock
@@ -26,7 +28,7 @@ async def transaction(settings: Settings | None = None) -> AsyncIterator[AsyncSe
     """One session, committed if the block succeeds and rolled back if it raises."""
     engine = create_engine((settings or get_settings()).database_url)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with db.transaction(create_sessionmaker(engine)) as session:
             yield session
     finally:
         await engine.dispose()
@@ -37,7 +39,6 @@ _clock = Clock()
 
 def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Do ``work`` in one transaction, on the system clock (moved, in a sandbox)."""
-    from esimhub.sandbox.clock import stored_offset
 
     async def main() -> T:
         async with transaction() as session:

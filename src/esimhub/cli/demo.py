@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from esimhub.auth import service as auth
 from esimhub.auth import tokens
 from esimhub.catalogue import repository as catalogue_repository
 from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import clock, console, transaction
 from esimhub.config import Settings
-from esimhub.models import Partner
+from esimhub.kit.money import wire_string
+from esimhub.ledger import service as ledger
 
 DEMO_PARTNER = "Demo Partner"
 DEMO_BALANCE_CENTS = 1_000_00
@@ -21,7 +20,7 @@ async def prepare(settings: Settings, *, base_url: str) -> None:
         if await catalogue_repository.package_count(session) == 0:
             summary = await catalogue.generate_demo(session, clock=clock())
             console.print(f"Loaded the demo catalogue: {summary.packages} packages.")
-        partner = await session.scalar(select(Partner).where(Partner.name == DEMO_PARTNER))
+        partner = await auth.partner_named(session, DEMO_PARTNER)
         if partner is None:
             created = await auth.create_partner(
                 session,
@@ -31,13 +30,15 @@ async def prepare(settings: Settings, *, base_url: str) -> None:
                 balance_cents=DEMO_BALANCE_CENTS,
             )
             client_id, secret = created.client_id, created.client_secret
+            partner_id = created.partner.id
         else:
             # Only the hash is stored; the secret is derived again from the server key.
-            client_id = partner.client_id
+            client_id, partner_id = partner.client_id, partner.id
             secret = tokens.client_secret(
                 settings.secret_key.get_secret_value(), partner.secret_salt
             )
-    console.print(f"\n[bold]Demo partner[/] ({DEMO_PARTNER}, balance 1000.00 USD)")
+        balance = await ledger.balance_cents(session, partner_id)
+    console.print(f"\n[bold]Demo partner[/] ({DEMO_PARTNER}, balance {wire_string(balance)} USD)")
     console.print(f"  client_id:     {client_id}")
     console.print(f"  client_secret: {secret}\n")
     console.print("Try it:")

@@ -7,28 +7,19 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service as auth
 from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.config import get_settings
-from esimhub.esims import repository
 from esimhub.esims import service as esims
 from esimhub.kit.clock import format_datetime
-from esimhub.mail import service as mail
 from esimhub.models import Brand, MailMessage, Operator
+from esimhub.notifications import service as mail
 
 inventory_app = typer.Typer(help="eSIM profiles imported from an SM-DP+.", no_args_is_help=True)
 brand_app = typer.Typer(help="Partner brands for share pages and emails.", no_args_is_help=True)
 mail_app = typer.Typer(help="Mail sent (or kept) for end users.", no_args_is_help=True)
-
-
-async def _operator(session: AsyncSession, ref: str) -> Operator | None:
-    if ref.isdigit():
-        return await session.get(Operator, int(ref))
-    query = select(Operator).where(func.lower(Operator.title) == ref.lower()).limit(1)
-    return (await session.scalars(query)).first()
 
 
 @inventory_app.command("import")
@@ -44,7 +35,7 @@ def import_inventory(
     text = file.read_text(encoding="utf-8-sig")
 
     async def work(session: AsyncSession) -> esims.ImportResult:
-        found = await _operator(session, operator)
+        found = await esims.find_operator(session, operator)
         if found is None:
             raise esims.InventoryImportError([f"no operator {operator!r}"])
         return await esims.import_inventory(
@@ -110,7 +101,7 @@ def list_brands(client_id: str) -> None:
 
     async def work(session: AsyncSession) -> list[Brand]:
         partner = await auth.require_partner(session, client_id)
-        return list(await repository.brands_of(session, partner.id))
+        return await esims.brands(session, partner.id)
 
     try:
         brands = run(work)

@@ -70,7 +70,7 @@ def worker(
                 await runner.run_forever()
         finally:
             await runner.aclose()
-            await runtime.engine.dispose()
+            await runtime.aclose()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

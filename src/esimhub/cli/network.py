@@ -14,22 +14,17 @@ from typing import Annotated
 import typer
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.cli.common import clock, console, errors, run, transaction
+from esimhub.cli.common import clock, console, errors, run
+from esimhub.clock.service import ClockBackwards, ClockControlDisabled, stored_offset
+from esimhub.clock.tasks import move_and_settle, read_offset
 from esimhub.config import get_settings
 from esimhub.db import create_engine, create_sessionmaker
 from esimhub.kit.clock import Clock, format_datetime, parse_duration
-from esimhub.models import Sim
-from esimhub.sandbox.clock import (
-    ClockBackwards,
-    ClockControlDisabled,
-    move_and_settle,
-    stored_offset,
-)
+from esimhub.network import service as network
+from esimhub.network import tasks as network_tasks
 from esimhub.usage import lifecycle
-from esimhub.usage import service as usage
 
 app = typer.Typer(
     help="Simulate the mobile network: installs, attaches, traffic.", no_args_is_help=True
@@ -39,8 +34,8 @@ clock_app = typer.Typer(
 )
 
 
-def _describe(esim: lifecycle.Esim) -> str:
-    report = esim.report()
+def _describe(state: lifecycle.SimState) -> str:
+    report = state.report()
     if report.package is None:
         return report.status
     package = report.package
@@ -49,21 +44,21 @@ def _describe(esim: lifecycle.Esim) -> str:
     return f"{report.status} ({package.package_id}: {left}{until})"
 
 
-def _network(action: str, work: Callable[[AsyncSession], Awaitable[lifecycle.Esim]]) -> None:
+def _network(action: str, work: Callable[[AsyncSession], Awaitable[lifecycle.SimState]]) -> None:
     try:
-        esim = run(work)
-    except usage.NetworkError as exc:
+        state = run(work)
+    except network.NetworkError as exc:
         errors.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
-    console.print(f"{esim.sim.iccid} {action}: {_describe(esim)}")
+    console.print(f"{state.sim.iccid} {action}: {_describe(state)}")
 
 
 @app.command("install")
 def install(iccid: str) -> None:
     """The end user installed the profile (activates `installation`-policy packages)."""
 
-    async def work(session: AsyncSession) -> lifecycle.Esim:
-        return await usage.install(session, iccid, clock().now())
+    async def work(session: AsyncSession) -> lifecycle.SimState:
+        return await network.install(session, iccid, clock().now())
 
     _network("installed", work)
 
@@ -77,8 +72,8 @@ def attach(
 ) -> None:
     """The device registered on a network: first use for `first-usage` packages."""
 
-    async def work(session: AsyncSession) -> lifecycle.Esim:
-        return await usage.attach(session, iccid, clock().now(), country)
+    async def work(session: AsyncSession) -> lifecycle.SimState:
+        return await network.attach(session, iccid, clock().now(), country)
 
     _network("attached", work)
 
@@ -97,8 +92,8 @@ def consume(
     if not (mb or voice_min or sms):
         raise typer.BadParameter("give --mb, --voice-min or --sms")
 
-    async def work(session: AsyncSession) -> lifecycle.Esim:
-        return await usage.consume(
+    async def work(session: AsyncSession) -> lifecycle.SimState:
+        return await network.consume(
             session,
             iccid,
             clock().now(),
@@ -149,16 +144,8 @@ def _table(devices: Sequence[Device], elapsed: float, speed: float) -> Table:
     return table
 
 
-async def _pick_sims(count: int) -> list[Device]:
+def _devices(iccids: Sequence[str]) -> list[Device]:
     rng = random.Random()
-    async with transaction() as session:
-        query = (
-            select(Sim.iccid)
-            .where(Sim.partner_id.is_not(None), Sim.recycled_at.is_(None))
-            .order_by(Sim.issued_at.desc())
-            .limit(count)
-        )
-        iccids = list(await session.scalars(query))
     return [Device(iccid, rate_mb_s=rng.uniform(0.05, 0.6)) for iccid in iccids]
 
 
@@ -168,7 +155,7 @@ async def _simulate(sims: int, speed: float, duration: float | None, tick: float
     sessionmaker = create_sessionmaker(engine)
     rng = random.Random()
     system = Clock()
-    devices = await _pick_sims(sims)
+    devices = _devices(await network_tasks.newest_sold_iccids(sessionmaker, sims))
     if not devices:
         errors.print("[yellow]No sold eSIMs to simulate: place some orders first.[/]")
         return []
@@ -177,8 +164,7 @@ async def _simulate(sims: int, speed: float, duration: float | None, tick: float
         with Live(_table(devices, 0, speed), console=console, refresh_per_second=4) as live:
             while duration is None or time.monotonic() - started < duration:
                 await asyncio.sleep(tick)
-                async with sessionmaker() as session:
-                    system.offset = await stored_offset(session)
+                system.offset = await read_offset(sessionmaker)
                 for device in devices:
                     if device.status in {"RECYCLED", "FINISHED", "EXPIRED", "gone"}:
                         continue
@@ -186,16 +172,15 @@ async def _simulate(sims: int, speed: float, duration: float | None, tick: float
                     if mb <= 0 and device.status != "NOT_ACTIVE":
                         continue
                     try:
-                        async with sessionmaker() as session, session.begin():
-                            esim = await usage.consume(
-                                session, device.iccid, system.now(), megabytes=max(mb, 0.001)
-                            )
-                    except usage.NetworkError:
+                        state = await network_tasks.burst(
+                            sessionmaker, device.iccid, system.now(), megabytes=max(mb, 0.001)
+                        )
+                    except network.NetworkError:
                         device.status = "gone"
                         continue
                     # what the network charged, over every package the eSIM has had
-                    device.used_mb = sum(p.used_bytes for p in esim.packages) / lifecycle.MIB
-                    report = esim.report()
+                    device.used_mb = sum(p.used_bytes for p in state.packages) / lifecycle.MIB
+                    report = state.report()
                     device.status = report.status
                     package = report.package
                     device.remaining = (
@@ -243,8 +228,7 @@ def _move(**how: object) -> None:
         engine = create_engine(settings.database_url)
         try:
             sessionmaker = create_sessionmaker(engine)
-            async with sessionmaker() as session:
-                system = Clock(await stored_offset(session))
+            system = Clock(await read_offset(sessionmaker))
             return await move_and_settle(settings, system, sessionmaker, **how)
         finally:
             await engine.dispose()

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service as auth
 from esimhub.cli.common import clock, console, errors, no_partner, run
-from esimhub.webhooks import service as webhooks
+from esimhub.notifications import schemas
+from esimhub.notifications import service as webhooks
 
 app = typer.Typer(help="Webhook events and their delivery attempts.", no_args_is_help=True)
 
@@ -34,7 +35,7 @@ def list_events(
         found_events = await webhooks.events(
             session, status=status, partner_id=partner_id, limit=limit
         )
-        return [webhooks.event_summary(event) for event in found_events]
+        return [schemas.event_summary(event) for event in found_events]
 
     try:
         rows = run(work)
@@ -67,7 +68,7 @@ def show(event_id: str) -> None:
         event = await webhooks.event_by_public_id(session, event_id)
         if event is None:
             return None
-        return webhooks.event_summary(event, await webhooks.deliveries(session, event))
+        return schemas.event_summary(event, await webhooks.deliveries(session, event))
 
     summary = run(work)
     if summary is None:

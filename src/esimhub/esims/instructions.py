@@ -10,6 +10,7 @@ from typing import Any
 
 from esimhub.catalogue.render import negotiate_language
 from esimhub.esims import profiles
+from esimhub.kit import qr
 
 # language → section → steps. Sections: ios_qr, ios_manual, android_qr, android_manual, network.
 TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -237,7 +238,7 @@ def instructions(
     if language not in TEXTS:
         language = "en"
     texts = TEXTS[language]
-    lpa = profiles.lpa_string(smdp_address, matching_id)
+    lpa = qr.lpa_string(smdp_address, matching_id)
 
     def network(os_name: str) -> dict[str, Any]:
         settings = apn.get(os_name) or {}

@@ -1,9 +1,14 @@
-"""eSIM profile identifiers: ICCIDs with their Luhn check digit, activation codes, share ids."""
+"""eSIM profile identifiers and links: ICCIDs with their Luhn check digit, matching ids, share
+ids, signed QR URLs and share paths."""
 
 from __future__ import annotations
 
 import secrets
 import string
+
+from esimhub.config import Settings
+from esimhub.kit.signing import url_signature
+from esimhub.models import Brand, Sim
 
 # Generated ICCIDs are 19 digits (18 + the check digit), the length most issuers use.
 GENERATED_ICCID_DIGITS = 19
@@ -69,11 +74,25 @@ def voucher_code() -> str:
     return "".join(secrets.choice(_UPPER_ALNUM) for _ in range(8))
 
 
-def lpa_string(smdp_address: str, matching_id: str) -> str:
-    """The activation code a QR code carries (GSMA SGP.22): ``LPA:1$<SM-DP+>$<matching ID>``."""
-    return f"LPA:1${smdp_address}${matching_id}"
-
-
 def apple_installation_url(lpa: str) -> str:
     """iOS 17.4+ universal link that installs the eSIM in one tap."""
     return f"https://esimsetup.apple.com/esim_qrcode_provisioning?carddata={lpa}"
+
+
+def qr_expires(settings: Settings, sim: Sim) -> int:
+    assert sim.issued_at is not None, "only issued eSIMs have QR links"
+    return int(sim.issued_at.timestamp()) + settings.qr_url_lifetime_seconds
+
+
+def qr_signature(settings: Settings, sim_id: int, expires: int) -> str:
+    return url_signature(settings.secret_key.get_secret_value(), "qr", sim_id, expires)
+
+
+def qr_url(settings: Settings, base_url: str, sim: Sim) -> str:
+    expires = qr_expires(settings, sim)
+    signature = qr_signature(settings, sim.id, expires)
+    return f"{base_url}/qr?expires={expires}&id={sim.id}&signature={signature}"
+
+
+def share_path(sim: Sim, brand: Brand | None) -> str:
+    return f"/s/{brand.slug}/{sim.share_id}" if brand else f"/s/{sim.share_id}"

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub.kit.statuses import Supply
 from esimhub.models import Brand, Operator, Order, Sim, SimPackage
 
 
@@ -39,12 +40,12 @@ async def of_partner_by_iccids(
 
 async def operator_supply(session: AsyncSession, operator_id: int) -> str:
     supply = await session.scalar(select(Operator.supply).where(Operator.id == operator_id))
-    return supply or "generated"
+    return supply or Supply.GENERATED
 
 
 async def pool_available(session: AsyncSession, operator_id: int) -> int:
     query = select(func.count(Sim.id)).where(
-        Sim.operator_id == operator_id, Sim.source == "pool", Sim.order_id.is_(None)
+        Sim.operator_id == operator_id, Sim.source == Supply.POOL, Sim.order_id.is_(None)
     )
     return int(await session.scalar(query) or 0)
 
@@ -57,7 +58,7 @@ async def claim_pool(session: AsyncSession, operator_id: int, quantity: int) -> 
     """
     query = (
         select(Sim)
-        .where(Sim.operator_id == operator_id, Sim.source == "pool", Sim.order_id.is_(None))
+        .where(Sim.operator_id == operator_id, Sim.source == Supply.POOL, Sim.order_id.is_(None))
         .order_by(Sim.id)
         .limit(quantity)
         .with_for_update(skip_locked=True)
@@ -155,3 +156,16 @@ async def record_share_failure(
     else:
         statement = statement.values(share_failures=0, share_locked_until=lock_until)
     await session.execute(statement)
+
+
+async def operator(session: AsyncSession, operator_id: int) -> Operator | None:
+    return await session.get(Operator, operator_id)
+
+
+async def operator_by_title(session: AsyncSession, title: str) -> Operator | None:
+    query = select(Operator).where(func.lower(Operator.title) == title.lower()).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def pool_operators(session: AsyncSession) -> Sequence[Operator]:
+    return (await session.scalars(select(Operator).where(Operator.supply == Supply.POOL))).all()

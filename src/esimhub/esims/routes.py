@@ -8,25 +8,23 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
+from esimhub.auth.schemas import pricing
+from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
+from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
-from esimhub.esims import instructions
+from esimhub.esims import instructions, profiles
 from esimhub.esims import service as esims
 from esimhub.esims.repository import SimFilters
+from esimhub.esims.schemas import Renderer
 from esimhub.kit import pagination
+from esimhub.kit.envelope import ok
 from esimhub.kit.forms import read_body
-from esimhub.ordering import service as ordering
-from esimhub.ordering.schemas import Renderer, pricing
-from esimhub.runtime import RuntimeDep, public_base_url
-from esimhub.usage import service as usage
-from esimhub.usage.lifecycle import remaining_mb
-from esimhub.usage.routes import poll_limit
 
 router = APIRouter(tags=["esims"])
 public_router = APIRouter(tags=["esims"])
 
 SIM_INCLUDES = frozenset({"order", "order.status", "order.user", "share"})
-SUCCESS = {"message": "success"}
 
 
 @router.get("/sims")
@@ -34,7 +32,8 @@ async def list_sims(
     request: Request,
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    base_url: BaseUrl,
     include: str | None = None,
     filter_created_at: Annotated[str | None, Query(alias="filter[created_at]")] = None,
     filter_iccid: Annotated[str | None, Query(alias="filter[iccid]")] = None,
@@ -50,10 +49,10 @@ async def list_sims(
         partner.id,
         filters=filters,
         page=page_request,
-        default_limit=runtime.settings.list_default_limit,
+        default_limit=settings.list_default_limit,
     )
     wanted = pagination.includes(include) & SIM_INCLUDES
-    renderer = Renderer(runtime.settings, public_base_url(request, runtime))
+    renderer = Renderer(settings, base_url)
     items = [
         renderer.listed_sim(view.sim, view.order, view.brand, includes=wanted, partner=partner)
         for view in views
@@ -69,12 +68,13 @@ async def get_sim(
     request: Request,
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    base_url: BaseUrl,
     include: str | None = None,
 ) -> dict[str, Any]:
     """One of your eSIMs, with its order (``simable``) and share link."""
     view = await esims.sim_view(session, partner.id, sim_iccid)
-    renderer = Renderer(runtime.settings, public_base_url(request, runtime))
+    renderer = Renderer(settings, base_url)
     data = renderer.listed_sim(
         view.sim,
         view.order,
@@ -83,42 +83,30 @@ async def get_sim(
         partner=partner,
         with_sharing=True,
     )
-    return {"data": data, "meta": SUCCESS}
+    return ok(data)
 
 
 @router.get("/sims/{iccid}/topups")
 async def sim_topups(
-    iccid: str, request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
+    iccid: str,
+    session: SessionDep,
+    partner: CurrentPartner,
+    settings: SettingsDep,
+    base_url: BaseUrl,
+    clock: ClockDep,
+    catalogue: CatalogueDep,
 ) -> dict[str, Any]:
     """Top-up packages this eSIM can take (``{"data": []}`` when none)."""
-    catalogue = await runtime.catalogue.current()
-    packages = await ordering.available_topups(
-        session, partner.id, iccid, catalogue=catalogue, now=runtime.clock.now()
+    packages = await esims.available_topups(
+        session, partner.id, iccid, catalogue=catalogue, now=clock.now()
     )
     if not packages:
         return {"data": []}
-    renderer = Renderer(runtime.settings, public_base_url(request, runtime))
+    renderer = Renderer(settings, base_url)
     net = not partner.uses_discount_pricing
     return {
         "pricing": pricing(partner),
         "data": [renderer.topup_package(p, catalogue.rates, net=net) for p in packages],
-    }
-
-
-@router.get("/sims/{iccid}/packages", dependencies=[poll_limit("history")])
-async def sim_package_history(
-    iccid: str, request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
-) -> dict[str, Any]:
-    """The eSIM's packages: the original purchase and each top-up, with their status."""
-    history = await usage.package_history(session, partner.id, iccid, runtime.clock.now())
-    renderer = Renderer(runtime.settings, public_base_url(request, runtime))
-    net = not partner.uses_discount_pricing
-    return {
-        "pricing": pricing(partner),
-        "data": [
-            renderer.history_item(item, net=net, remaining_mb=remaining_mb(item))
-            for item in history
-        ],
     }
 
 
@@ -128,20 +116,20 @@ async def sim_instructions(
     request: Request,
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
     """How to install the eSIM on iOS and Android, in the ``Accept-Language`` language."""
     sim = await esims.owned_sim(session, partner.id, sim_iccid)
-    base = public_base_url(request, runtime)
     data = instructions.instructions(
         accept_language=request.headers.get("accept-language"),
         smdp_address=sim.smdp_address,
         matching_id=sim.matching_id,
-        qr_code_url=esims.qr_url(runtime.settings, base, sim),
+        qr_code_url=profiles.qr_url(settings, base_url, sim),
         apn=sim.apn or {},
         is_roaming=sim.is_roaming,
     )
-    return {"data": {"instructions": data}, "meta": SUCCESS}
+    return ok({"instructions": data})
 
 
 @router.put("/sims/{sim_iccid}/brand")
@@ -158,13 +146,14 @@ async def change_brand(
     if name is not None and not isinstance(name, str):
         raise ValidationFailed({"brand_settings_name": "The brand settings name must be a string."})
     brand = await esims.change_brand(session, partner.id, iccid=sim_iccid, name=name or None)
-    return {"data": {"brand_settings_name": brand.name if brand else None}, "meta": SUCCESS}
+    return ok({"brand_settings_name": brand.name if brand else None})
 
 
 @public_router.get("/qr", include_in_schema=False)
 async def qr_image(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     id: str = "",
     expires: str = "",
     signature: str = "",
@@ -175,8 +164,8 @@ async def qr_image(
         raise NotFound()
     image = await esims.qr_image(
         session,
-        settings=runtime.settings,
-        clock=runtime.clock,
+        settings=settings,
+        clock=clock,
         sim_id=int(id),
         expires=int(expires),
         signature=signature,

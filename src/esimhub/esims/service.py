@@ -9,17 +9,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import segno
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub.catalogue.cache import Snapshot
 from esimhub.config import Settings
 from esimhub.errors import BusinessError, EsimhubError, MessageError, NotFound, ValidationFailed
 from esimhub.esims import profiles, repository
-from esimhub.kit import pagination
+from esimhub.kit import pagination, qr
 from esimhub.kit.clock import Clock
-from esimhub.kit.signing import signature_matches, url_signature
+from esimhub.kit.signing import signature_matches
+from esimhub.kit.statuses import PackageStatus, Supply
 from esimhub.models import Brand, Operator, Order, Package, Sim, SimPackage
+from esimhub.notifications import service as notifications
+from esimhub.usage import service as usage
 
 OUT_OF_STOCK = (
     "The requested eSIM package is invalid or it is currently out of stock. Please try again later."
@@ -42,7 +44,7 @@ async def check_stock(session: AsyncSession, operator: Operator, quantity: int) 
     Pool operators sell only what was imported: none left → 34, fewer than asked → 422.
     """
     supply = await repository.operator_supply(session, operator.id)
-    if supply != "pool":
+    if supply != Supply.POOL:
         return supply
     available = await repository.pool_available(session, operator.id)
     if available == 0:
@@ -66,7 +68,7 @@ async def issue(
     at: datetime,
 ) -> list[Sim]:
     """Hand ``order.quantity`` profiles to the order's partner, each with the package queued."""
-    if supply == "pool":
+    if supply == Supply.POOL:
         sims = list(await repository.claim_pool(session, operator.id, order.quantity))
         if len(sims) < order.quantity:  # taken by a concurrent order since check_stock
             raise OutOfStock()
@@ -103,7 +105,7 @@ def _generated(
     return Sim(
         iccid=iccid,
         operator_id=operator.id,
-        source="generated",
+        source=Supply.GENERATED,
         smdp_address=settings.smdp_address,
         matching_id=profiles.matching_id(),
         confirmation_code=None,
@@ -130,7 +132,7 @@ def queued_package(sim: Sim, order: Order, package: Package, at: datetime) -> Si
         short_info=package.short_info,
         price_cents=order.price_cents,
         net_price_cents=order.net_price_cents,
-        status="NOT_ACTIVE",
+        status=PackageStatus.NOT_ACTIVE,
         created_at=at,
     )
 
@@ -162,7 +164,7 @@ async def import_inventory(
     csv_text: str,
 ) -> ImportResult:
     """Load SM-DP+ profiles for an operator, all or nothing; the operator then sells from them."""
-    operator = await session.get(Operator, operator_id)
+    operator = await repository.operator(session, operator_id)
     if operator is None:
         raise InventoryImportError([f"operator {operator_id} does not exist"])
     reader = csv.DictReader(io.StringIO(csv_text))
@@ -186,7 +188,7 @@ async def import_inventory(
             Sim(
                 iccid=values["iccid"],
                 operator_id=operator.id,
-                source="pool",
+                source=Supply.POOL,
                 smdp_address=values["smdp_address"],
                 matching_id=values["matching_id"],
                 confirmation_code=values["confirmation_code"] or None,
@@ -203,7 +205,7 @@ async def import_inventory(
     if not sims:
         raise InventoryImportError(["the file holds no profiles"])
     session.add_all(sims)
-    operator.supply = "pool"
+    operator.supply = Supply.POOL
     await session.flush()
     return ImportResult(operator, len(sims), await repository.pool_available(session, operator.id))
 
@@ -230,28 +232,24 @@ def _inventory_problem(values: dict[str, str], reserved_prefix: str, seen: set[s
 
 
 async def pool_levels(session: AsyncSession) -> list[tuple[Operator, int]]:
-    operators = (await session.scalars(select(Operator).where(Operator.supply == "pool"))).all()
+    operators = await repository.pool_operators(session)
     return [(op, await repository.pool_available(session, op.id)) for op in operators]
+
+
+async def find_operator(session: AsyncSession, ref: str) -> Operator | None:
+    """An operator by id or (case-insensitive) title."""
+    if ref.isdigit():
+        return await repository.operator(session, int(ref))
+    return await repository.operator_by_title(session, ref)
+
+
+async def brands(session: AsyncSession, partner_id: int) -> list[Brand]:
+    return list(await repository.brands_of(session, partner_id))
 
 
 # -- QR images --------------------------------------------------------------------------------
 
 QR_KINDS = {"png": "image/png", "svg": "image/svg+xml"}
-
-
-def qr_expires(settings: Settings, sim: Sim) -> int:
-    assert sim.issued_at is not None, "only issued eSIMs have QR links"
-    return int(sim.issued_at.timestamp()) + settings.qr_url_lifetime_seconds
-
-
-def qr_signature(settings: Settings, sim_id: int, expires: int) -> str:
-    return url_signature(settings.secret_key.get_secret_value(), "qr", sim_id, expires)
-
-
-def qr_url(settings: Settings, base_url: str, sim: Sim) -> str:
-    expires = qr_expires(settings, sim)
-    signature = qr_signature(settings, sim.id, expires)
-    return f"{base_url}/qr?expires={expires}&id={sim.id}&signature={signature}"
 
 
 class InvalidSignature(MessageError):
@@ -270,7 +268,7 @@ async def qr_image(
     kind: str,
 ) -> bytes:
     """The QR image behind a signed ``qrcode_url``; rendered on first request, then stored."""
-    expected = qr_signature(settings, sim_id, expires)
+    expected = profiles.qr_signature(settings, sim_id, expires)
     if not signature_matches(expected, signature) or expires < clock.now().timestamp():
         raise InvalidSignature()
     sim = await repository.by_id(session, sim_id)
@@ -280,37 +278,17 @@ async def qr_image(
 
 
 def stored_qr(sim: Sim, kind: str) -> bytes:
+    activation_code = qr.lpa_string(sim.smdp_address, sim.matching_id)
     if kind == "svg":
         if sim.qr_svg is None:
-            sim.qr_svg = _render_qr(sim, "svg").decode()
+            sim.qr_svg = qr.render(activation_code, "svg").decode()
         return sim.qr_svg.encode()
     if sim.qr_png is None:
-        sim.qr_png = _render_qr(sim, "png")
+        sim.qr_png = qr.render(activation_code, "png")
     return sim.qr_png
 
 
-def _render_qr(sim: Sim, kind: str) -> bytes:
-    code = segno.make(profiles.lpa_string(sim.smdp_address, sim.matching_id), error="m")
-    out = io.BytesIO()
-    if kind == "svg":
-        code.save(out, kind="svg", scale=6, border=2, xmldecl=False, title="eSIM QR code")
-    else:
-        code.save(out, kind=kind, scale=8, border=2)
-    return out.getvalue()
-
-
-def qr_pdf(sim: Sim) -> bytes:
-    code = segno.make(profiles.lpa_string(sim.smdp_address, sim.matching_id), error="m")
-    out = io.BytesIO()
-    code.save(out, kind="pdf", scale=8, border=4)
-    return out.getvalue()
-
-
 # -- share pages ------------------------------------------------------------------------------
-
-
-def share_path(sim: Sim, brand: Brand | None) -> str:
-    return f"/s/{brand.slug}/{sim.share_id}" if brand else f"/s/{sim.share_id}"
 
 
 class ShareLocked(MessageError):
@@ -384,11 +362,7 @@ async def change_brand(
     session: AsyncSession, partner_id: int, *, iccid: str, name: str | None
 ) -> Brand | None:
     sim = await owned_sim(session, partner_id, iccid)
-    brand = None
-    if name is not None:
-        brand = await repository.brand_by_name(session, partner_id, name)
-        if brand is None:
-            raise ValidationFailed({"brand_settings_name": "Brand settings name doesn't exist."})
+    brand = await brand_named(session, partner_id, name) if name is not None else None
     sim.brand_id = brand.id if brand else None
     return brand
 
@@ -432,3 +406,90 @@ async def sims_page(
 
 async def sim_view(session: AsyncSession, partner_id: int, iccid: str) -> SimView:
     return (await _views(session, [await owned_sim(session, partner_id, iccid)]))[0]
+
+
+# -- top-ups and sharing ----------------------------------------------------------------------
+
+
+async def available_topups(
+    session: AsyncSession, partner_id: int, iccid: str, *, catalogue: Snapshot, now: datetime
+) -> list[Package]:
+    """The top-up packages an eSIM can take: its operator's, if the operator allows recharging."""
+    sim = await owned_sim(session, partner_id, iccid)
+    await usage.refuse_if_recycled(session, sim, now)
+    operator = catalogue.operators.get(sim.operator_id)
+    if operator is None or not operator.rechargeability:
+        return []
+    return catalogue.topups_of(sim.operator_id)
+
+
+async def latest_package_id(session: AsyncSession, partner_id: int, iccid: str) -> str | None:
+    """The package the partner's eSIM got last (its newest top-up, or the original)."""
+    sim = await repository.by_iccid(session, partner_id, iccid)
+    packages = await repository.packages_of(session, sim.id) if sim else []
+    return packages[-1].package_id if packages else None
+
+
+def queue_share_mail(
+    session: AsyncSession,
+    *,
+    partner_id: int,
+    to: str,
+    cc: Sequence[str],
+    options: Sequence[str],
+    sims: Sequence[Sim],
+    brand: Brand | None,
+    package_title: str,
+    base_url: str,
+    at: datetime,
+) -> None:
+    """The eSIMs Cloud email: a share link per eSIM (``link``) and/or its QR code as PDF (``pdf``)."""
+    sender = brand.name if brand else "Your eSIM provider"
+    lines = ["Hello,", "", f"{sender} sent you {len(sims)} eSIM(s): {package_title}.", ""]
+    for number, sim in enumerate(sims, start=1):
+        lines.append(f"eSIM {number} (ICCID {sim.iccid})")
+        if "link" in options:
+            lines.append(f"  Open: {base_url}{profiles.share_path(sim, brand)}")
+            lines.append(f"  Access code: {sim.access_code}")
+        lines.append(f"  Manual installation: SM-DP+ {sim.smdp_address}, code {sim.matching_id}")
+        lines.append(f"  Activation code: {qr.lpa_string(sim.smdp_address, sim.matching_id)}")
+        lines.append("")
+    if "pdf" in options:
+        lines.append("The QR code of each eSIM is attached as a PDF.")
+    attachments = [
+        {"filename": f"esim-{sim.iccid}.pdf", "content_type": "application/pdf", "sim_id": sim.id}
+        for sim in sims
+        if "pdf" in options
+    ]
+    notifications.queue_mail(
+        session,
+        partner_id=partner_id,
+        to=to,
+        cc=cc,
+        subject=f"Your eSIM from {sender}",
+        text="\n".join(lines),
+        attachments=attachments,
+        at=at,
+    )
+
+
+async def find_sim(session: AsyncSession, partner_id: int, iccid: str) -> Sim | None:
+    return await repository.by_iccid(session, partner_id, iccid)
+
+
+async def brand_named(session: AsyncSession, partner_id: int, name: str) -> Brand:
+    """The partner's brand called ``name`` (422 when it has none)."""
+    brand = await repository.brand_by_name(session, partner_id, name)
+    if brand is None:
+        raise ValidationFailed({"brand_settings_name": "Brand settings name doesn't exist."})
+    return brand
+
+
+async def sims_of_orders(session: AsyncSession, order_ids: Sequence[int]) -> Sequence[Sim]:
+    return await repository.sims_of_orders(session, order_ids)
+
+
+async def brand_of(session: AsyncSession, sim: Sim) -> Brand | None:
+    if sim.brand_id is None:
+        return None
+    return (await repository.brands_by_id(session, [sim.brand_id])).get(sim.brand_id)

@@ -37,3 +37,9 @@ def convert(cents: int, rate: Decimal, *, integral: bool) -> int | float:
         return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     rounded = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
+
+
+def discount_cents(price_cents: int, percentage: int) -> int:
+    """``percentage`` of a price, rounded half up to a cent."""
+    exact = Decimal(price_cents) * percentage / 100
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -9,20 +9,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from esimhub.auth.dependencies import CurrentPartner
+from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
+from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
 from esimhub.kit import pagination
 from esimhub.kit.clock import format_datetime
+from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
-from esimhub.ordering.routes import parse_order
-from esimhub.runtime import RuntimeDep, public_base_url
+from esimhub.orders.schemas import parse_order
 from esimhub.scheduling import service
 from esimhub.scheduling.service import DUE_FORMAT
 
 router = APIRouter(tags=["orders"])
 
-SUCCESS = {"message": "success"}
 FUTURE_ORDERS_DEFAULT_LIMIT = 25
 
 
@@ -35,26 +36,32 @@ def _webhook_url(body: dict[str, Any]) -> str | None:
 
 @router.post("/orders-async", status_code=202)
 async def submit_order_async(
-    request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
+    request: Request,
+    session: SessionDep,
+    partner: CurrentPartner,
+    settings: SettingsDep,
+    clock: ClockDep,
+    catalogue: CatalogueDep,
+    base_url: BaseUrl,
 ) -> JSONResponse:
     """Accept an order now (202) and place it in the background; the result is POSTed to the
     request's ``webhook_url`` or the ``async_orders`` opt-in, with the ``request_id``."""
     body = await read_body(request)
     order_request = parse_order(body)
     webhook_url = _webhook_url(body)
-    now = runtime.clock.now()
+    now = clock.now()
     row = await service.accept_async(
         session,
         partner,
         request=order_request,
         webhook_url=webhook_url,
-        catalogue=await runtime.catalogue.current(),
-        settings=runtime.settings,
-        base_url=public_base_url(request, runtime),
+        catalogue=catalogue,
+        settings=settings,
+        base_url=base_url,
         now=now,
     )
     data = {"request_id": row.request_id, "accepted_at": format_datetime(now)}
-    return JSONResponse({"data": data, "meta": SUCCESS}, status_code=202)
+    return JSONResponse({"data": data, "meta": dict(SUCCESS)}, status_code=202)
 
 
 def _future_view(row: Any) -> dict[str, str]:
@@ -66,13 +73,19 @@ def _future_view(row: Any) -> dict[str, str]:
 
 @router.post("/future-orders")
 async def submit_future_order(
-    request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
+    request: Request,
+    session: SessionDep,
+    partner: CurrentPartner,
+    settings: SettingsDep,
+    clock: ClockDep,
+    catalogue: CatalogueDep,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
     """Schedule an order for ``due_date`` (UTC, ``Y-m-d H:i``, from the day after tomorrow to a
     year ahead); it can be cancelled until 24 hours before."""
     body = await read_body(request)
     order_request = parse_order(body)
-    now = runtime.clock.now()
+    now = clock.now()
     due_text = body.get("due_date")
     due = service.parse_due_date(due_text if isinstance(due_text, str) else None, now)
     row = await service.accept_future(
@@ -81,12 +94,12 @@ async def submit_future_order(
         request=order_request,
         due=due,
         webhook_url=_webhook_url(body),
-        catalogue=await runtime.catalogue.current(),
-        settings=runtime.settings,
-        base_url=public_base_url(request, runtime),
+        catalogue=catalogue,
+        settings=settings,
+        base_url=base_url,
         now=now,
     )
-    return {"data": {"request_id": row.request_id, **_future_view(row)}, "meta": SUCCESS}
+    return {"data": {"request_id": row.request_id, **_future_view(row)}, "meta": dict(SUCCESS)}
 
 
 def _due_filter(name: str, text: str | None) -> datetime | None:
@@ -105,7 +118,10 @@ async def list_future_orders(
     request: Request,
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    catalogue: CatalogueDep,
+    base_url: BaseUrl,
     status: str | None = None,
     from_due_date: str | None = None,
     to_due_date: str | None = None,
@@ -137,7 +153,7 @@ async def list_future_orders(
         }
         for row in rows
     ]
-    base = public_base_url(request, runtime)
+    base = base_url
     return pagination.page_of(
         items, window, request=request, base_url=base, page_request=page_request
     )
@@ -145,7 +161,13 @@ async def list_future_orders(
 
 @router.post("/cancel-future-orders")
 async def cancel_future_orders(
-    request: Request, session: SessionDep, partner: CurrentPartner, runtime: RuntimeDep
+    request: Request,
+    session: SessionDep,
+    partner: CurrentPartner,
+    settings: SettingsDep,
+    clock: ClockDep,
+    catalogue: CatalogueDep,
+    base_url: BaseUrl,
 ) -> dict[str, Any]:
     """Cancel up to 10 future orders (all or none), until 24 hours before each is due."""
     fields = Fields(await read_body(request))
@@ -156,5 +178,5 @@ async def cancel_future_orders(
         fields.fail("request_ids", "The request ids field has a duplicate value.")
     fields.check()
     assert ids is not None
-    await service.cancel(session, partner.id, ids, runtime.clock.now())
+    await service.cancel(session, partner.id, ids, clock.now())
     return {"data": [], "meta": {"message": "Future orders cancelled successfully"}}

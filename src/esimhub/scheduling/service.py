@@ -15,34 +15,35 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub import outbox
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.catalogue.cache import Snapshot
 from esimhub.config import Settings
 from esimhub.errors import BusinessError, EsimhubError, ValidationFailed
 from esimhub.esims import service as esims
-from esimhub.kit import pagination, queue
+from esimhub.esims.schemas import Renderer
+from esimhub.kit import pagination
 from esimhub.kit.clock import Clock
-from esimhub.models import Partner, ScheduledOrder
-from esimhub.ordering import service as ordering
-from esimhub.ordering.schemas import Renderer
-from esimhub.runtime import Runtime
-from esimhub.webhooks import service as webhooks
-from esimhub.webhooks import targets
+from esimhub.kit.envelope import ok
+from esimhub.kit.statuses import ScheduledStatus
+from esimhub.models import ScheduledOrder
+from esimhub.notifications import payloads, targets
+from esimhub.notifications import service as notifications
+from esimhub.orders import service as ordering
+from esimhub.orders.schemas import placed_order
+from esimhub.scheduling import repository
 
 REQUEST_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
 DUE_FORMAT = "%Y-%m-%d %H:%M"
 MAX_CANCEL = 10
 # Sandbox package ids that create future orders parked in a status (reference §3.10).
 SANDBOX_PARKED = {
-    "test-create-pending-future-order-7days-1gb": "pending",
-    "test-create-failed-future-order-7days-1gb": "failed",
-    "test-create-retry-future-order-7days-1gb": "retry",
+    "test-create-pending-future-order-7days-1gb": ScheduledStatus.PENDING,
+    "test-create-failed-future-order-7days-1gb": ScheduledStatus.FAILED,
+    "test-create-retry-future-order-7days-1gb": ScheduledStatus.RETRY,
 }
-LISTED_STATUSES = ("pending", "failed", "retry")
+LISTED_STATUSES = (ScheduledStatus.PENDING, ScheduledStatus.FAILED, ScheduledStatus.RETRY)
 
 
 def request_id() -> str:
@@ -62,23 +63,13 @@ async def _webhook(
 ) -> None:
     """The request's ``webhook_url`` (checked) or an ``async_orders`` opt-in must exist."""
     if url is None:
-        if await webhooks.subscription(session, partner_id, "async_orders") is None:
+        if await notifications.subscription(session, partner_id, "async_orders") is None:
             raise NotOptedIn()
         return
     try:
         await (targets.answers_head if head else targets.check)(url, settings)
     except targets.TargetRefused as exc:
         raise ValidationFailed({"webhook_url": str(exc)}) from None
-
-
-def _request(stored: dict[str, Any]) -> ordering.OrderRequest:
-    return ordering.OrderRequest(
-        **{
-            **stored,
-            "sharing_options": tuple(stored.get("sharing_options") or ()),
-            "copy_addresses": tuple(stored.get("copy_addresses") or ()),
-        }
-    )
 
 
 async def accept_async(
@@ -173,7 +164,7 @@ async def _schedule(
         request_id=request_id(),
         partner_id=partner_id,
         kind=kind,
-        status=parked or "pending",
+        status=parked or ScheduledStatus.PENDING,
         request=dataclasses.asdict(request),
         webhook_url=webhook_url,
         base_url=base_url,
@@ -200,25 +191,13 @@ async def future_orders_page(
     page: pagination.PageRequest,
     default_limit: int,
 ) -> tuple[pagination.PageWindow, list[ScheduledOrder]]:
-    conditions = [
-        ScheduledOrder.partner_id == partner_id,
-        ScheduledOrder.kind == "future",
-        ScheduledOrder.status == status,
-    ]
-    if from_due is not None:
-        conditions.append(ScheduledOrder.due_at >= from_due)
-    if to_due is not None:
-        conditions.append(ScheduledOrder.due_at <= to_due)
-    total = int(await session.scalar(select(func.count(ScheduledOrder.id)).where(*conditions)) or 0)
+    filters = repository.FutureFilters(status=status, from_due=from_due, to_due=to_due)
+    total = await repository.count_future(session, partner_id, filters)
     window = pagination.window(total, page, default_limit)
-    rows = await session.scalars(
-        select(ScheduledOrder)
-        .where(*conditions)
-        .order_by(ScheduledOrder.due_at, ScheduledOrder.id)
-        .offset(window.start)
-        .limit(window.stop - window.start)
+    rows = await repository.list_future(
+        session, partner_id, filters, offset=window.start, limit=window.stop - window.start
     )
-    return window, list(rows)
+    return window, rows
 
 
 async def cancel(
@@ -227,13 +206,7 @@ async def cancel(
     """Cancel future orders, all or none; errors are keyed ``request_ids.N``."""
     rows = {
         row.request_id: row
-        for row in await session.scalars(
-            select(ScheduledOrder).where(
-                ScheduledOrder.partner_id == partner_id,
-                ScheduledOrder.kind == "future",
-                ScheduledOrder.request_id.in_(list(request_ids)),
-            )
-        )
+        for row in await repository.future_by_request_ids(session, partner_id, request_ids)
     }
     errors: dict[str, str] = {}
     for index, rid in enumerate(request_ids):
@@ -252,56 +225,72 @@ async def cancel(
     if errors:
         raise ValidationFailed(errors)
     for row in rows.values():
-        row.status = "cancelled"
+        row.status = ScheduledStatus.CANCELLED
 
 
-# -- execution (the worker) -------------------------------------------------------------------
+# -- placing them (``tasks`` owns the transactions) -------------------------------------------
 
 
-async def claim_due(runtime: Runtime, now: datetime, lease: int, limit: int = 20) -> list[int]:
+async def lease_due(session: AsyncSession, now: datetime, lease: int, limit: int) -> list[int]:
     """Lease due scheduled orders to this worker (sandbox-parked ones never run)."""
-    ready = (ScheduledOrder.status == "pending") & ScheduledOrder.parked.is_(False)
-    return await queue.lease(
-        runtime.sessionmaker, ScheduledOrder, ready, now=now, seconds=lease, limit=limit
+    return await repository.lease_due(session, now=now, seconds=lease, limit=limit)
+
+
+def stored_request(stored: dict[str, Any]) -> ordering.OrderRequest:
+    return ordering.OrderRequest(
+        **{
+            **stored,
+            "sharing_options": tuple(stored.get("sharing_options") or ()),
+            "copy_addresses": tuple(stored.get("copy_addresses") or ()),
+        }
     )
 
 
-async def execute(runtime: Runtime, scheduled_id: int) -> str:
-    """Place one leased scheduled order; returns its new status."""
-    settings, clock = runtime.settings, runtime.clock
-    catalogue = await runtime.catalogue.current()
-    try:
-        async with runtime.sessionmaker() as session, session.begin():
-            row = await session.get(ScheduledOrder, scheduled_id)
-            if row is None or row.status != "pending":
-                return row.status if row else "gone"
-            account = await session.get(Partner, row.partner_id)
-            assert account is not None
-            placed = await ordering.place_order(
-                session,
-                PartnerPrincipal.of(account),
-                request=_request(row.request),
-                catalogue=catalogue,
-                settings=settings,
-                clock=clock,
-                base_url=row.base_url,
-            )
-            renderer = Renderer(settings, row.base_url)
-            body = {
-                "data": renderer.placed_order(placed.order, placed.sims, placed.brand),
-                "meta": {"message": "success"},
-                "request_id": row.request_id,
-            }
-            now = clock.now()
-            row.status, row.order_id, row.processed_at = "completed", placed.order.id, now
-            row.leased_until = None
-            await _announce(session, row, body, now)
-            return row.status
-    except EsimhubError as exc:
-        return await _fail(runtime, scheduled_id, _reason(exc), clock)
+async def pending(session: AsyncSession, scheduled_id: int) -> tuple[ScheduledOrder | None, str]:
+    """The scheduled order if it still waits to be placed, else its status (``gone``: deleted)."""
+    row = await repository.scheduled(session, scheduled_id)
+    if row is None:
+        return None, "gone"
+    return (row, row.status) if row.status == ScheduledStatus.PENDING else (None, row.status)
 
 
-def _reason(error: EsimhubError) -> str:
+async def place(
+    session: AsyncSession,
+    row: ScheduledOrder,
+    *,
+    catalogue: Snapshot,
+    settings: Settings,
+    clock: Clock,
+) -> str:
+    """Place a pending scheduled order and write its webhook, in the caller's transaction."""
+    partner = await repository.partner(session, row.partner_id)
+    assert partner is not None
+    placed = await ordering.place_order(
+        session,
+        PartnerPrincipal.of(partner),
+        request=stored_request(row.request),
+        catalogue=catalogue,
+        settings=settings,
+        clock=clock,
+        base_url=row.base_url,
+    )
+    renderer = Renderer(settings, row.base_url)
+    order_body = ok(placed_order(renderer, placed.order, placed.sims, placed.brand))
+    now = clock.now()
+    row.status, row.order_id, row.processed_at = ScheduledStatus.COMPLETED, placed.order.id, now
+    row.leased_until = None
+    await _announce(session, row, payloads.order_placed(order_body, row.request_id), now)
+    return row.status
+
+
+async def fail(session: AsyncSession, row: ScheduledOrder, reason: str, now: datetime) -> str:
+    row.status, row.failure_reason, row.processed_at = ScheduledStatus.FAILED, reason, now
+    row.leased_until = None
+    await _announce(session, row, payloads.order_failed(row.request_id, reason), now)
+    return row.status
+
+
+def reason(error: EsimhubError) -> str:
     if isinstance(error, BusinessError):
         return error.reason
     if isinstance(error, ValidationFailed):
@@ -309,24 +298,12 @@ def _reason(error: EsimhubError) -> str:
     return str(error)
 
 
-async def _fail(runtime: Runtime, scheduled_id: int, reason: str, clock: Clock) -> str:
-    async with runtime.sessionmaker() as session, session.begin():
-        row = await session.get(ScheduledOrder, scheduled_id)
-        if row is None or row.status != "pending":
-            return row.status if row else "gone"
-        now = clock.now()
-        row.status, row.failure_reason, row.processed_at = "failed", reason, now
-        row.leased_until = None
-        await _announce(session, row, {"request_id": row.request_id, "reason": reason}, now)
-        return row.status
-
-
 async def _announce(
     session: AsyncSession, row: ScheduledOrder, payload: dict[str, Any], now: datetime
 ) -> None:
-    await outbox.emit(
+    await notifications.emit(
         session,
-        kind=webhooks.ASYNC_ORDER,
+        kind=payloads.ASYNC_ORDER,
         dedupe_key=f"scheduled:{row.request_id}",
         payload=payload,
         partner_id=row.partner_id,

@@ -24,16 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from esimhub.kit.statuses import PackageStatus
 from esimhub.models import Sim, SimPackage
 
 MIB = 1024 * 1024
 
-NOT_ACTIVE = "NOT_ACTIVE"
-ACTIVE = "ACTIVE"
-FINISHED = "FINISHED"
-EXPIRED = "EXPIRED"
-UNKNOWN = "UNKNOWN"
-RECYCLED = "RECYCLED"
+NOT_ACTIVE = PackageStatus.NOT_ACTIVE
+ACTIVE = PackageStatus.ACTIVE
+FINISHED = PackageStatus.FINISHED
+EXPIRED = PackageStatus.EXPIRED
+UNKNOWN = PackageStatus.UNKNOWN
+RECYCLED = PackageStatus.RECYCLED
 
 DATA_LEVELS = ((75, "75%"), (90, "90%"))
 EXPIRY_LEVELS = ((timedelta(days=3), "3days"), (timedelta(days=1), "1days"))
@@ -77,7 +78,7 @@ def remaining_text(package: SimPackage) -> int:
     return max(0, (package.sms or 0) - package.used_sms)
 
 
-class Esim:
+class SimState:
     """One eSIM and its package queue (in purchase order)."""
 
     def __init__(self, sim: Sim, packages: Sequence[SimPackage]) -> None:

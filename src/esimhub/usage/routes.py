@@ -1,4 +1,5 @@
-"""``GET /sims/{sim_iccid}/usage``, and the polling limit it shares with package history."""
+"""``GET /sims/{sim_iccid}/usage`` and ``GET /sims/{iccid}/packages``, and the polling limit
+they share."""
 
 from __future__ import annotations
 
@@ -9,17 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
+from esimhub.auth.schemas import pricing
 from esimhub.db import SessionDep
-from esimhub.kit.clock import format_datetime
+from esimhub.deps import ClockDep, SettingsDep
 from esimhub.limits import POLL_RULES, enforce
-from esimhub.runtime import RuntimeDep
-from esimhub.usage import lifecycle
-from esimhub.usage import service as usage
+from esimhub.usage import schemas, service
+from esimhub.usage.cache import UsageCache
 
 router = APIRouter(tags=["esims"])
-
-# sic: Airalo's usage endpoint answers with this untranslated, misspelt key
-USAGE_META = {"message": "api.succes"}
 
 
 def poll_limit(endpoint: str) -> Any:
@@ -44,59 +42,44 @@ def poll_limit(endpoint: str) -> Any:
     return Depends(dependency)
 
 
-def usage_data(report: lifecycle.Report, *, with_voice: bool) -> dict[str, Any]:
-    """The ``data`` object: MB, minutes and SMS of the package the status describes."""
-    package = report.package
-    if package is None:  # RECYCLED or UNKNOWN: zeros and nulls, as Airalo's recycled example
-        data: dict[str, Any] = {
-            "remaining": 0,
-            "total": 0,
-            "expired_at": None,
-            "is_unlimited": None,
-            "status": report.status,
-        }
-        voice = {"remaining_voice": 0, "remaining_text": 0, "total_voice": 0, "total_text": 0}
-    else:
-        data = {
-            "remaining": lifecycle.remaining_mb(package),
-            "total": 0 if package.is_unlimited else package.amount_mb,
-            "expired_at": format_datetime(package.expired_at) if package.expired_at else None,
-            "is_unlimited": package.is_unlimited,
-            "status": report.status,
-        }
-        voice = {
-            "remaining_voice": lifecycle.remaining_voice(package),
-            "remaining_text": lifecycle.remaining_text(package),
-            "total_voice": package.voice_minutes or 0,
-            "total_text": package.sms or 0,
-        }
-    return {**data, **voice} if with_voice else data
-
-
 @router.get("/sims/{sim_iccid}/usage", dependencies=[poll_limit("usage")])
 async def sim_usage(
     sim_iccid: str,
     request: Request,
     session: SessionDep,
     partner: CurrentPartner,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> Response:
     """Data, voice and text left on the eSIM's current package (v1: data only)."""
     v1 = request.url.path.startswith("/v1/")
-    now = runtime.clock.now()
+    now = clock.now()
     cache_key = f"{partner.id}:{sim_iccid}:{'v1' if v1 else 'v2'}"
-    settings = runtime.settings
+    cache: UsageCache = request.app.state.runtime.usage_cache
     max_age = 0
     if settings.usage_poll_policy == "current":
         sandbox = partner.is_sandbox
         max_age = settings.sandbox_usage_cache_seconds if sandbox else settings.usage_cache_seconds
-        cached = await runtime.usage_cache.get(cache_key, now, max_age)
+        cached = await cache.get(cache_key, now, max_age)
         if cached is not None:
             return Response(cached, media_type="application/json")
-    report = await usage.usage(session, partner.id, sim_iccid, now)
+    report = await service.usage(session, partner.id, sim_iccid, now)
     body = json.dumps(
-        {"data": usage_data(report, with_voice=not v1), "meta": USAGE_META},
+        {"data": schemas.usage_data(report, with_voice=not v1), "meta": schemas.USAGE_META},
         separators=(",", ":"),
     ).encode()
-    await runtime.usage_cache.put(cache_key, body, now, max_age)
+    await cache.put(cache_key, body, now, max_age)
     return Response(body, media_type="application/json")
+
+
+@router.get("/sims/{iccid}/packages", dependencies=[poll_limit("history")])
+async def sim_package_history(
+    iccid: str, session: SessionDep, partner: CurrentPartner, clock: ClockDep
+) -> dict[str, Any]:
+    """The eSIM's packages: the original purchase and each top-up, with their status."""
+    history = await service.package_history(session, partner.id, iccid, clock.now())
+    net = not partner.uses_discount_pricing
+    return {
+        "pricing": pricing(partner),
+        "data": [schemas.history_item(item, net=net) for item in history],
+    }

@@ -7,8 +7,8 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.errors import NotFound
-from esimhub.runtime import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,8 +31,7 @@ def _card(width: int, height: int, start: str, end: str, title: str, subtitle: s
 
 
 @router.get("/img/operators/{operator_id}.svg")
-async def operator_image(operator_id: int, runtime: RuntimeDep) -> Response:
-    snapshot = await runtime.catalogue.current()
+async def operator_image(operator_id: int, snapshot: CatalogueDep) -> Response:
     operator = snapshot.operators.get(operator_id)
     if operator is None:
         raise NotFound()
@@ -41,8 +40,7 @@ async def operator_image(operator_id: int, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/img/destinations/{slug}.svg")
-async def destination_image(slug: str, runtime: RuntimeDep) -> Response:
-    snapshot = await runtime.catalogue.current()
+async def destination_image(slug: str, snapshot: CatalogueDep) -> Response:
     destination = next((d for d in snapshot.rows.destinations if d.slug == slug), None)
     if destination is None:
         raise NotFound()

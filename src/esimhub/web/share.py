@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from esimhub.db import SessionDep
-from esimhub.esims import instructions, profiles, repository
+from esimhub.deps import ClockDep, SettingsDep
+from esimhub.esims import instructions, profiles
 from esimhub.esims import service as esims
 from esimhub.esims.service import ShareLocked
+from esimhub.kit import qr
 from esimhub.models import Brand, Sim
-from esimhub.runtime import RuntimeDep
 from esimhub.usage import lifecycle
 from esimhub.usage import service as usage
 
@@ -44,8 +45,7 @@ async def _resolve(
     sim = await esims.shared_sim(session, share_id)
     if sim is None:
         return None
-    brands = await repository.brands_by_id(session, [sim.brand_id] if sim.brand_id else [])
-    brand = brands.get(sim.brand_id or 0)
+    brand = await esims.brand_of(session, sim)
     if (brand.slug if brand else None) != brand_slug:
         return None
     return sim, brand
@@ -75,7 +75,12 @@ async def _show_form(
 
 
 async def _open(
-    request: Request, session: SessionDep, runtime: RuntimeDep, share_id: str, slug: str | None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    share_id: str,
+    slug: str | None,
 ) -> Response:
     found = await _resolve(session, share_id, slug)
     if found is None:
@@ -86,7 +91,7 @@ async def _open(
     context: dict[str, Any] = {**_branding(brand), "action": request.url.path}
     try:
         opened = await esims.open_share(
-            session, clock=runtime.clock, sim=sim, code=code if isinstance(code, str) else ""
+            session, clock=clock, sim=sim, code=code if isinstance(code, str) else ""
         )
     except ShareLocked as locked:
         context["error"] = "Too many wrong codes. Wait a few minutes, then try again."
@@ -96,15 +101,15 @@ async def _open(
     if not opened:
         context["error"] = "That access code is not right. Check it and try again."
         return _page(request, "share_code.html", context, status=403)
-    lpa = profiles.lpa_string(sim.smdp_address, sim.matching_id)
-    report = (await usage.settled(session, sim, runtime.clock.now())).report()
+    lpa = qr.lpa_string(sim.smdp_address, sim.matching_id)
+    report = (await usage.settled(session, sim, clock.now())).report()
     shown = report.package
     context.update(
         package_title=shown.title if shown else "eSIM",
         iccid=sim.iccid,
         usage=_usage(report),
         # same-origin path: the page's own host serves the image, whatever the public URL says
-        qr_url=esims.qr_url(runtime.settings, "", sim),
+        qr_url=profiles.qr_url(settings, "", sim),
         apple_url=profiles.apple_installation_url(lpa),
         smdp_address=sim.smdp_address,
         matching_id=sim.matching_id,
@@ -119,18 +124,21 @@ async def _open(
     return _page(request, "share_sim.html", context)
 
 
+STATE_WORDS: dict[str, str] = {
+    lifecycle.NOT_ACTIVE: "not active yet",
+    lifecycle.ACTIVE: "active",
+    lifecycle.FINISHED: "used up",
+    lifecycle.EXPIRED: "expired",
+}
+
+
 def _usage(report: lifecycle.Report) -> dict[str, Any] | None:
     package = report.package
     if report.status == lifecycle.RECYCLED:
         return {"label": "This eSIM has been recycled and can no longer be used.", "percent": 0}
     if package is None:
         return None
-    state = {
-        lifecycle.NOT_ACTIVE: "not active yet",
-        lifecycle.ACTIVE: "active",
-        lifecycle.FINISHED: "used up",
-        lifecycle.EXPIRED: "expired",
-    }.get(report.status, report.status.lower())
+    state = STATE_WORDS.get(report.status, report.status.lower())
     if package.is_unlimited:
         return {"label": f"Unlimited data for {package.days} days ({state})", "percent": None}
     remaining = lifecycle.remaining_mb(package)
@@ -159,16 +167,21 @@ async def branded_share_form(
 
 @router.post("/s/{share_id}")
 async def share_open(
-    request: Request, session: SessionDep, runtime: RuntimeDep, share_id: str
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, share_id: str
 ) -> Response:
-    return await _open(request, session, runtime, share_id, None)
+    return await _open(request, session, settings, clock, share_id, None)
 
 
 @router.post("/s/{brand_slug}/{share_id}")
 async def branded_share_open(
-    request: Request, session: SessionDep, runtime: RuntimeDep, brand_slug: str, share_id: str
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    brand_slug: str,
+    share_id: str,
 ) -> Response:
-    return await _open(request, session, runtime, share_id, brand_slug)
+    return await _open(request, session, settings, clock, share_id, brand_slug)
 
 
 @router.get("/help/installation")

@@ -1,0 +1,74 @@
+"""SQL of the ledger: the partner row lock, the append-only entries and what they sum to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.models import LedgerEntry, Partner
+
+
+async def lock_partner(session: AsyncSession, partner_id: int) -> Partner | None:
+    """Serialise a partner's money-moving writes; must be the transaction's first statement.
+
+    The UPDATE takes the partner's row lock on PostgreSQL and the database write lock on SQLite
+    (as the first statement, it waits for the lock instead of failing a later read-to-write
+    upgrade), so two orders never both see the same balance.
+    """
+    await session.execute(
+        update(Partner)
+        .where(Partner.id == partner_id)
+        .values(ledger_version=Partner.ledger_version + 1)
+    )
+    return await session.get(Partner, partner_id, populate_existing=True)
+
+
+async def partner(session: AsyncSession, partner_id: int) -> Partner | None:
+    return await session.get(Partner, partner_id)
+
+
+async def balance_cents(session: AsyncSession, partner_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
+            LedgerEntry.partner_id == partner_id
+        )
+    )
+    return int(total or 0)
+
+
+async def balances(session: AsyncSession) -> dict[int, int]:
+    """Every partner's balance, by partner id."""
+    rows = await session.execute(
+        select(LedgerEntry.partner_id, func.sum(LedgerEntry.amount_cents)).group_by(
+            LedgerEntry.partner_id
+        )
+    )
+    return {partner_id: int(total or 0) for partner_id, total in rows.all()}
+
+
+def append(
+    session: AsyncSession,
+    *,
+    partner_id: int,
+    amount_cents: int,
+    kind: str,
+    reference: str | None,
+    at: datetime,
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        partner_id=partner_id,
+        amount_cents=amount_cents,
+        kind=kind,
+        reference=reference,
+        created_at=at,
+    )
+    session.add(entry)
+    return entry
+
+
+async def entries(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry]:
+    query = select(LedgerEntry).where(LedgerEntry.partner_id == partner_id).order_by(LedgerEntry.id)
+    return (await session.scalars(query)).all()

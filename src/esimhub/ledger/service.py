@@ -1,0 +1,169 @@
+"""The money of a partner: an append-only ledger in cents, a credit limit, and the alerts sent
+as the credit limit is used up.
+
+Every money-moving write starts with ``lock`` (the partner's row), so its balance check and its
+debit see the same balance, and writes its ledger entry in the caller's one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.errors import BusinessError, NotFound
+from esimhub.kit.clock import Clock
+from esimhub.kit.money import wire_string
+from esimhub.ledger import repository
+from esimhub.models import LedgerEntry, Partner
+from esimhub.notifications import payloads
+from esimhub.notifications import service as notifications
+
+
+class InsufficientCredit(BusinessError):
+    def __init__(self, needed_cents: int, available_cents: int) -> None:
+        super().__init__(
+            11,
+            f"Insufficient Airalo Credit: this request costs {wire_string(needed_cents)} USD, "
+            f"{wire_string(max(available_cents, 0))} USD is available.",
+        )
+
+
+async def balance_cents(session: AsyncSession, partner_id: int) -> int:
+    return await repository.balance_cents(session, partner_id)
+
+
+async def balances(session: AsyncSession) -> dict[int, int]:
+    return await repository.balances(session)
+
+
+async def available_cents(session: AsyncSession, partner_id: int) -> int:
+    """Balance plus credit limit: what the partner can still spend."""
+    account = await repository.partner(session, partner_id)
+    limit = account.credit_limit_cents if account else 0
+    return await repository.balance_cents(session, partner_id) + limit
+
+
+async def entries(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry]:
+    return await repository.entries(session, partner_id)
+
+
+async def lock(session: AsyncSession, partner_id: int) -> Partner:
+    """The partner's row, locked for the rest of the transaction (see ``lock_partner``)."""
+    account = await repository.lock_partner(session, partner_id)
+    if account is None:  # deleted since its token was resolved
+        raise NotFound()
+    return account
+
+
+async def credit(
+    session: AsyncSession,
+    partner_id: int,
+    *,
+    amount_cents: int,
+    clock: Clock,
+    kind: str = "credit",
+    reference: str | None = None,
+) -> LedgerEntry:
+    """Add money (or, negative, take it) outside an order: top-ups of the balance, corrections,
+    approved refunds. Credit-limit levels no longer crossed afterwards are re-armed."""
+    if amount_cents == 0:
+        raise ValueError("a ledger entry moves a non-zero amount")
+    account = await repository.lock_partner(session, partner_id)
+    entry = repository.append(
+        session,
+        partner_id=partner_id,
+        amount_cents=amount_cents,
+        kind=kind,
+        reference=reference,
+        at=clock.now(),
+    )
+    if account is not None and account.credit_alerts and account.credit_limit_cents > 0:
+        available = await repository.balance_cents(session, partner_id) + account.credit_limit_cents
+        used = _credit_used_percent(account, available)
+        account.credit_alerts = [level for level in account.credit_alerts if used >= level]
+    return entry
+
+
+async def debit(
+    session: AsyncSession,
+    account: Partner,
+    *,
+    amount_cents: int,
+    kind: str,
+    reference: str,
+    at: datetime,
+) -> int:
+    """Take ``amount_cents`` from a locked partner's balance plus credit limit.
+
+    Returns what was debited: sandbox partners pay nothing.
+    """
+    if account.is_sandbox or amount_cents == 0:
+        return 0
+    available = await repository.balance_cents(session, account.id) + account.credit_limit_cents
+    if amount_cents > available:
+        raise InsufficientCredit(amount_cents, available)
+    repository.append(
+        session,
+        partner_id=account.id,
+        amount_cents=-amount_cents,
+        kind=kind,
+        reference=reference,
+        at=at,
+    )
+    await _credit_limit_alerts(session, account, available - amount_cents, at)
+    return amount_cents
+
+
+def _credit_used_percent(account: Partner, available_cents: int) -> float:
+    """How much of the credit limit is in use (negative while the balance is above zero)."""
+    limit = account.credit_limit_cents
+    return (limit - available_cents) * 100 / limit
+
+
+async def _credit_limit_alerts(
+    session: AsyncSession, account: Partner, available_cents: int, at: datetime
+) -> None:
+    """Record each credit-limit level crossed (once, until a top-up re-arms it)."""
+    if account.credit_limit_cents <= 0:
+        return
+    used_percent = _credit_used_percent(account, available_cents)
+    wanted = await notifications.credit_levels(session, account.id)
+    crossed = [
+        level
+        for level in payloads.CREDIT_LEVELS
+        if used_percent >= level and level in wanted and level not in account.credit_alerts
+    ]
+    if not crossed:
+        return
+    account.credit_alerts = sorted({*account.credit_alerts, *crossed})
+    for level in crossed:
+        await notifications.emit(
+            session,
+            kind=payloads.CREDIT_LIMIT,
+            dedupe_key=f"credit:{account.id}:{level}:{account.ledger_version}",
+            payload=payloads.credit_limit(level=level, available_cents=available_cents),
+            partner_id=account.id,
+            at=at,
+        )
+
+
+def append(
+    session: AsyncSession,
+    *,
+    partner_id: int,
+    amount_cents: int,
+    kind: str,
+    reference: str | None,
+    at: datetime,
+) -> LedgerEntry:
+    """An entry as it is, for callers that already hold the partner's lock (refund approval)."""
+    return repository.append(
+        session,
+        partner_id=partner_id,
+        amount_cents=amount_cents,
+        kind=kind,
+        reference=reference,
+        at=at,
+    )

@@ -1,0 +1,356 @@
+"""Notification rules: subscriptions, the outbox, preparing and recording webhook deliveries,
+and mail. Takes a session and never commits (``tasks`` owns the delivery transactions)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub import __version__
+from esimhub.config import Settings
+from esimhub.kit.signing import partner_secret
+from esimhub.kit.statuses import EventStatus, MailStatus
+from esimhub.models import MailMessage, NotificationSubscription, OutboxEvent, WebhookDelivery
+from esimhub.notifications import mail, payloads, repository, signing, targets
+from esimhub.notifications.payloads import ASYNC_ORDER, CREDIT_LEVELS, CREDIT_LIMIT, LOW_DATA
+
+NOTIFICATION_TYPES = (
+    "async_orders",
+    "webhook_low_data",
+    "email_low_data",
+    "webhook_credit_limit",
+    "email_credit_limit",
+)
+V1_NOTIFICATION_TYPES = NOTIFICATION_TYPES[1:]  # v1 knew low data and credit limit only
+WEBHOOK_TYPES = {
+    LOW_DATA: "webhook_low_data",
+    CREDIT_LIMIT: "webhook_credit_limit",
+    ASYNC_ORDER: "async_orders",
+}
+EMAIL_TYPES = {LOW_DATA: "email_low_data", CREDIT_LIMIT: "email_credit_limit"}
+BODY_KEPT = 1000
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+async def subscription(
+    session: AsyncSession, partner_id: int, kind: str | None = None
+) -> NotificationSubscription | None:
+    return await repository.subscription(session, partner_id, kind)
+
+
+async def opt_in(
+    session: AsyncSession,
+    partner_id: int,
+    *,
+    kind: str,
+    contact_point: str,
+    language: str | None,
+    levels: Sequence[int] | None,
+    at: datetime,
+) -> NotificationSubscription:
+    """Subscribe (or re-subscribe, replacing the contact point) to one notification type."""
+    found = await repository.subscription(session, partner_id, kind)
+    if found is None:
+        found = NotificationSubscription(partner_id=partner_id, type=kind, created_at=at)
+        session.add(found)
+    found.contact_point = contact_point
+    found.language = language
+    found.levels = list(levels) if levels is not None else None
+    await session.flush()
+    return found
+
+
+async def opt_out(session: AsyncSession, partner_id: int, kind: str) -> None:
+    await repository.delete_subscription(session, partner_id, kind)
+
+
+async def credit_levels(session: AsyncSession, partner_id: int) -> set[int]:
+    """The credit-limit levels a partner wants to hear about (all when not subscribed)."""
+    kinds = ("webhook_credit_limit", "email_credit_limit")
+    chosen = await repository.chosen_levels(session, partner_id, kinds)
+    if not chosen:
+        return set(CREDIT_LEVELS)
+    return {int(level) for levels in chosen for level in levels}
+
+
+async def webhook_target(session: AsyncSession, partner_id: int, kind: str) -> str | None:
+    """Where the partner's webhooks of event ``kind`` go, if it subscribed to them."""
+    found = await repository.subscription(session, partner_id, WEBHOOK_TYPES[kind])
+    return found.contact_point if found else None
+
+
+# -- the outbox -------------------------------------------------------------------------------
+
+
+def event_id() -> str:
+    return secrets.token_hex(16)
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    partner_id: int | None,
+    at: datetime,
+    target_url: str | None = None,
+) -> None:
+    """Record an event, in the caller's transaction, unless one with ``dedupe_key`` exists.
+
+    ``target_url`` overrides the partner's subscription."""
+    await repository.insert_event_once(
+        session,
+        event_id=event_id(),
+        partner_id=partner_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        payload=payload,
+        status=EventStatus.PENDING,
+        due_at=at,
+        created_at=at,
+        target_url=target_url,
+    )
+
+
+def leased_event(
+    *, partner_id: int, kind: str, payload: dict[str, Any], url: str, now: datetime, lease: int
+) -> OutboxEvent:
+    """An event already leased to the caller, which delivers it at once (the simulator)."""
+    return OutboxEvent(
+        event_id=event_id(),
+        partner_id=partner_id,
+        kind=kind,
+        dedupe_key=f"simulator:{event_id()}",
+        payload=payload,
+        status=EventStatus.PENDING,
+        due_at=now,
+        created_at=now,
+        target_url=url,
+        attempts=0,
+        leased_until=now + timedelta(seconds=lease),
+    )
+
+
+async def events(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    partner_id: int | None = None,
+    limit: int = 100,
+) -> list[OutboxEvent]:
+    return await repository.events(session, status=status, partner_id=partner_id, limit=limit)
+
+
+async def event_by_public_id(session: AsyncSession, event_id: str) -> OutboxEvent | None:
+    return await repository.event_by_public_id(session, event_id)
+
+
+async def deliveries(session: AsyncSession, event: OutboxEvent) -> list[WebhookDelivery]:
+    return await repository.deliveries(session, event.id)
+
+
+async def replay(session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
+    """Deliver the event again (whatever happened to it), at once."""
+    event.status, event.due_at, event.leased_until = EventStatus.PENDING, now, None
+
+
+# -- delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None
+    body: str | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+async def post(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], settings: Settings
+) -> Outcome:
+    """One delivery attempt: only HTTP 200 counts as delivered."""
+    started = time.perf_counter()
+    try:
+        await targets.check(url, settings)
+        response = await client.post(url, content=body, headers=headers)
+    except targets.TargetRefused as exc:
+        return Outcome(False, None, None, str(exc), 0)
+    except httpx.HTTPError as exc:
+        elapsed = round((time.perf_counter() - started) * 1000)
+        return Outcome(False, None, None, f"{exc.__class__.__name__}: {exc}"[:BODY_KEPT], elapsed)
+    elapsed = round((time.perf_counter() - started) * 1000)
+    return Outcome(
+        response.status_code == 200, response.status_code, response.text[:BODY_KEPT], None, elapsed
+    )
+
+
+async def prepare(
+    session: AsyncSession, settings: Settings, event_ids: Sequence[int], now: datetime
+) -> tuple[dict[int, Prepared], dict[int, str]]:
+    """Work out where each leased event goes and sign it: the deliveries to attempt, and the
+    statuses of the events that need none (gone, no longer pending, nobody subscribed).
+
+    Email subscriptions get their mail queued here, on the first attempt.
+    """
+    batch = await repository.events_by_id(session, event_ids)
+    ids = {e.partner_id for e in batch if e.partner_id is not None}
+    partners, found = await repository.recipients(session, ids)
+    by_id = {partner.id: partner for partner in partners}
+    subscriptions = {(s.partner_id, s.type): s for s in found}
+    prepared: dict[int, Prepared] = {}
+    statuses: dict[int, str] = {}
+    for event in batch:
+        if event.status != EventStatus.PENDING:
+            statuses[event.id] = event.status
+            continue
+        partner = by_id.get(event.partner_id or 0)
+        email = subscriptions.get((event.partner_id or 0, EMAIL_TYPES.get(event.kind, "")))
+        if partner is not None and email is not None and event.attempts == 0:
+            subject, text = payloads.mail_text(event.kind, event.payload)
+            queue_mail(
+                session, partner_id=partner.id, to=email.contact_point, subject=subject,
+                text=text, at=now,
+            )  # fmt: skip
+        url = event.target_url
+        if url is None and partner is not None:
+            webhook = subscriptions.get((partner.id, WEBHOOK_TYPES.get(event.kind, "")))
+            url = webhook.contact_point if webhook else None
+        if partner is None or url is None:
+            event.status, event.leased_until = EventStatus.SKIPPED, None
+            statuses[event.id] = event.status
+            continue
+        secret = partner_secret(settings.secret_key.get_secret_value(), partner.secret_salt)
+        body = signing.encode(event.payload)
+        headers = {
+            "Content-Type": "application/json",
+            signing.HEADER: signing.sign(secret, body),
+            "User-Agent": f"esimhub-webhooks/{__version__}",
+            "X-Esimhub-Event-Id": event.event_id,
+            "X-Esimhub-Event": event.kind,
+            "X-Esimhub-Attempt": str(event.attempts + 1),
+        }
+        prepared[event.id] = Prepared(url, body, headers)
+    return prepared, statuses
+
+
+async def record(
+    session: AsyncSession,
+    settings: Settings,
+    attempts: dict[int, tuple[Prepared, Outcome]],
+    now: datetime,
+) -> dict[int, str]:
+    """Record one attempt per event (locked again: the lease may have run out); new statuses."""
+    locked = {e.id: e for e in await repository.events_by_id(session, list(attempts), lock=True)}
+    statuses: dict[int, str] = {}
+    for event_id, (ready, outcome) in attempts.items():
+        event = locked[event_id]
+        event.attempts += 1
+        session.add(
+            WebhookDelivery(
+                event_id=event.id,
+                attempt=event.attempts,
+                url=ready.url,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                response_body=outcome.body,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+                created_at=now,
+            )
+        )
+        event.leased_until = None
+        if outcome.ok:
+            event.status, event.delivered_at = EventStatus.DELIVERED, now
+        elif event.attempts >= settings.webhook_attempts:
+            event.status = EventStatus.FAILED
+        else:
+            event.due_at = now + timedelta(seconds=settings.retry_delay(event.attempts))
+        statuses[event_id] = event.status
+    return statuses
+
+
+async def give_up(session: AsyncSession, event_id: int) -> None:
+    """Mark a pending event failed: the simulator's one attempt is all it gets."""
+    found = await repository.event(session, event_id)
+    if found is not None and found.status == EventStatus.PENDING:
+        found.status = EventStatus.FAILED
+
+
+# -- mail -------------------------------------------------------------------------------------
+
+
+def queue_mail(
+    session: AsyncSession,
+    *,
+    partner_id: int,
+    to: str,
+    subject: str,
+    text: str,
+    at: datetime,
+    cc: Sequence[str] = (),
+    attachments: Sequence[dict[str, Any]] = (),
+) -> MailMessage:
+    """A message to send after the caller's transaction commits. An attachment names the eSIM
+    (``sim_id``) whose QR code it carries as a PDF."""
+    message = MailMessage(
+        partner_id=partner_id,
+        to_address=to,
+        cc=list(cc),
+        subject=subject,
+        body_text=text,
+        body_html=None,
+        attachments=list(attachments),
+        status=MailStatus.QUEUED,
+        created_at=at,
+    )
+    session.add(message)
+    return message
+
+
+async def messages(session: AsyncSession, *, status: str | None = None) -> Sequence[MailMessage]:
+    return await repository.mail(session, status=status)
+
+
+async def send_queued_mail(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Send every queued message through SMTP (or mark it kept when none is configured).
+
+    The messages are claimed first (``sending``, with ``SKIP LOCKED`` on PostgreSQL; SQLite's one
+    writer serialises the claim), so concurrent senders never send one twice. The status is
+    only visible at commit: a crash rolls the claim back and the messages stay queued.
+    """
+    sent = 0
+    for message in await repository.claim_mail(session, limit=100):
+        if settings.smtp_url is None:
+            message.status = MailStatus.KEPT
+            continue
+        pdfs = {}
+        for attachment in message.attachments:
+            sim = await repository.sim(session, int(attachment["sim_id"]))
+            if sim is not None:
+                pdfs[str(attachment["filename"])] = mail.qr_pdf(sim.smdp_address, sim.matching_id)
+        try:
+            await mail.send(settings, message, pdfs)
+        except mail.MailError as exc:
+            message.status, message.error = MailStatus.FAILED, str(exc)
+        else:
+            message.status, message.sent_at, message.error = MailStatus.SENT, now, None
+            sent += 1
+    return sent

@@ -1,0 +1,89 @@
+"""Wire shape of the submit-order (and top-up) answer: ``validity`` an int, ``price`` a number
+(lists show an order the other way: ``esims.schemas.Renderer.listed_order``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from esimhub.esims.schemas import Renderer
+from esimhub.kit.clock import format_datetime
+from esimhub.kit.money import wire_number
+from esimhub.kit.validation import Fields, is_email
+from esimhub.models import Brand, Order, Sim
+from esimhub.orders.service import MAX_QUANTITY, OrderRequest
+
+
+def placed_order(
+    renderer: Renderer, order: Order, sims: Sequence[Sim], brand: Brand | None
+) -> dict[str, Any]:
+    """The submit-order (and top-up) answer's ``data``."""
+    money = renderer.order_money(order)
+    body: dict[str, Any] = {
+        "id": order.id,
+        "code": order.code,
+        "currency": "USD",
+        "package_id": order.package_id,
+        "quantity": order.quantity,
+        "type": order.type,
+        "description": order.description,
+        "esim_type": order.esim_type,
+        "validity": order.days,
+        "package": order.package_title,
+        "data": order.data_label,
+        "price": wire_number(order.price_cents),
+        "pricing_model": money.pop("pricing_model"),
+        "created_at": format_datetime(order.created_at),
+        "manual_installation": order.manual_installation or "",
+        "qrcode_installation": order.qr_installation or "",
+        "installation_guides": renderer.installation_guides(),
+        "text": order.sms,
+        "voice": order.voice_minutes,
+        **money,
+    }
+    if order.type == "sim":
+        body["brand_settings_name"] = brand.name if brand else None
+        body["sims"] = [renderer.ordered_sim(sim, brand) for sim in sims]
+    return body
+
+
+def parse_order(body: dict[str, Any]) -> OrderRequest:
+    fields = Fields(body)
+    quantity = fields.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY)
+    package_id = fields.string("package_id", required=True, max_length=100)
+    kind = fields.string("type")
+    if kind is not None and kind != "sim":
+        fields.fail("type", "The selected type is invalid.")
+    description = fields.string("description", max_length=255)
+    brand = fields.string("brand_settings_name", max_length=100)
+    to_email = fields.email("to_email")
+    options = fields.string_list("sharing_option") or []
+    for index, option in enumerate(options):
+        if option not in {"link", "pdf"}:
+            fields.fail(
+                f"sharing_option({index})",
+                f"Sharing option on position {index} is invalid. "
+                "Available options are: 'link' and 'pdf'.",
+            )
+    if to_email and not options:
+        fields.fail(
+            "sharing_option", "The sharing option field is required when to email is present."
+        )
+    copies = fields.string_list("copy_address", max_items=10) or []
+    for index, address in enumerate(copies):
+        if not is_email(address):
+            fields.fail(
+                f"copy_address.{index}", f"The copy_address.{index} must be a valid email address."
+            )
+    fields.check()
+    assert quantity is not None
+    assert package_id is not None
+    return OrderRequest(
+        package_id=package_id,
+        quantity=quantity,
+        description=description,
+        brand_settings_name=brand,
+        to_email=to_email,
+        sharing_options=tuple(dict.fromkeys(options)),
+        copy_addresses=tuple(copies),
+    )

@@ -1,0 +1,45 @@
+"""SQL of the usage area: an eSIM's package queue, its row lock, and the eSIMs due to settle.
+Partner-facing reads are scoped to the partner here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from esimhub.models import Sim, SimPackage
+
+
+async def owned_sim(session: AsyncSession, partner_id: int, iccid: str) -> Sim | None:
+    query = select(Sim).where(Sim.iccid == iccid, Sim.partner_id == partner_id)
+    return (await session.scalars(query)).first()
+
+
+async def sim(session: AsyncSession, sim_id: int) -> Sim | None:
+    return await session.get(Sim, sim_id)
+
+
+async def lock_sim(session: AsyncSession, sim: Sim) -> None:
+    """Serialise writers of one eSIM (a row lock on PostgreSQL), then read it afresh."""
+    await session.execute(
+        update(Sim).where(Sim.id == sim.id).values(state_version=Sim.state_version + 1)
+    )
+    await session.refresh(sim)
+
+
+async def packages(session: AsyncSession, sim_id: int) -> list[SimPackage]:
+    """The eSIM's package queue, as stored now (not as an earlier read left it)."""
+    query = (
+        select(SimPackage)
+        .where(SimPackage.sim_id == sim_id)
+        .execution_options(populate_existing=True)
+    )
+    return list(await session.scalars(query))
+
+
+async def due_sim_ids(session: AsyncSession, now: datetime) -> Sequence[int]:
+    """eSIMs whose next time-driven moment (expiry, alert, recycling) has come, soonest first."""
+    query = select(Sim.id).where(Sim.due_at <= now, Sim.recycled_at.is_(None)).order_by(Sim.due_at)
+    return (await session.scalars(query)).all()
