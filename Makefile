@@ -2,34 +2,43 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 8000
 
-.PHONY: run test install dev check lint format bench clean
+.PHONY: help run test test-fast install dev check lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+install: $(BIN)/python  ## install esimhub into .venv
 	$(BIN)/pip install --quiet -e .
 
-dev: $(BIN)/python
+dev: $(BIN)/python  ## install esimhub with the development tools
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-run: install
-	$(BIN)/esimhub serve --demo
+run: install  ## serve the demo on 127.0.0.1:$(PORT) (SQLite, demo catalogue and partner)
+	$(BIN)/esimhub serve --demo --port $(PORT)
 
-test: dev
+test: dev  ## every test, on SQLite then PostgreSQL + Redis, with branch coverage
 	scripts/test
 
-check: dev
+test-fast: dev  ## SQLite only, no subprocess, server or browser tests
+	ESIMHUB_TEST_SKIP_POSTGRES=1 ESIMHUB_TEST_COVERAGE=0 scripts/test -m "not slow and not external"
+
+check: dev  ## ruff, format, mypy --strict, import contracts, house rules
 	scripts/check
 
-format: dev
+lint: check  ## the same as check
+
+format: dev  ## format and fix what ruff can
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: dev
+bench: dev  ## the benchmarks (see bench/)
 	$(BIN)/python -m bench
 
-clean:
+clean:  ## remove the venv and the demo database
 	rm -rf $(VENV) esimhub.db esimhub.db-wal esimhub.db-shm

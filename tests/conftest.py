@@ -24,16 +24,17 @@ import httpx
 import pytest
 import redis.asyncio as redis
 import uvicorn
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import db
 from esimhub.app import create_app
-from esimhub.auth import service as auth
 from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
+from esimhub.ledger import service as ledger
 from esimhub.models import (
     Brand,
     ClockState,
@@ -121,11 +122,27 @@ async def new_database(tmp_dir: Path) -> tuple[str, Callable[[], Awaitable[None]
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     url, drop = await new_database(tmp_path_factory.mktemp("db"))
-    settings = Settings(database_url=url)
+    settings = IsolatedSettings(database_url=url)
     async with transaction(settings) as session:
         await catalogue.generate_demo(session, clock=FrozenClock(NOW))
     yield url
     await drop()
+
+
+class IsolatedSettings(Settings):
+    """Settings from the test's own values only: a developer's ``.env`` and ``ESIMHUB_*``
+    variables never reach the suite."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -143,7 +160,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "embedded_worker": False,
     }
     values.update(overrides)
-    return Settings(**values)
+    return IsolatedSettings(**values)
 
 
 @pytest.fixture
@@ -175,7 +192,7 @@ async def _empty_partner_tables(database_url: str) -> AsyncIterator[None]:
     # rate-limit counters and cached usage live in Redis: each test gets keys of its own
     _test_prefix[0] = f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:"
     yield
-    async with transaction(Settings(database_url=database_url)) as session:
+    async with transaction(IsolatedSettings(database_url=database_url)) as session:
         for table in (
             WebhookDelivery,
             OutboxEvent,
@@ -226,7 +243,7 @@ PartnerFactory = Callable[..., Coroutine[Any, Any, PartnerCredentials]]
 def make_partner(settings: Settings, clock: FrozenClock) -> PartnerFactory:
     async def factory(name: str = "Test Partner", **options: Any) -> PartnerCredentials:
         async with transaction(settings) as session:
-            created = await auth.create_partner(
+            created = await ledger.open_account(
                 session, settings=settings, clock=clock, name=name, **options
             )
             return PartnerCredentials(created.client_id, created.client_secret, created.partner.id)
@@ -336,3 +353,18 @@ async def box(
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     with serving(settings) as server:
         yield server
+
+
+# Tests that start servers, subprocesses or a browser: `make test-fast` leaves them out.
+SLOW_FIXTURES = {"live_server", "two_servers", "node_signature", "sdk", "sdk_with_worker"}
+SLOW_TESTS = {
+    "test_share_page_in_headless_chromium",
+    "test_a_worker_killed_mid_delivery_loses_nothing",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES or item.name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -21,6 +21,7 @@ from esimhub.errors import NotFound, ValidationFailed
 from esimhub.kit.clock import parse_duration
 from esimhub.kit.forms import read_body
 from esimhub.kit.money import to_cents
+from esimhub.ledger import service as ledger
 from esimhub.network import service as network
 from esimhub.notifications import schemas as notification_schemas
 from esimhub.notifications import service as notifications
@@ -57,7 +58,7 @@ def _cents(value: str, field: str) -> int:
 @router.get("/partners")
 async def list_partners(_: AdminAccess, session: SessionDep) -> dict[str, Any]:
     """Every partner with its balance."""
-    rows = await auth.list_partners(session)
+    rows = await ledger.partners_with_balances(session)
     return {"data": [partner_summary(p, balance) for p, balance in rows]}
 
 
@@ -66,7 +67,7 @@ async def create_partner(
     body: PartnerIn, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Create a partner; the response is the only place its client secret appears."""
-    created = await auth.create_partner(
+    created = await ledger.open_account(
         session,
         settings=runtime.settings,
         clock=runtime.clock,

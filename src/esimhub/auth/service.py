@@ -18,7 +18,6 @@ from esimhub.errors import (
     ValidationFailed,
 )
 from esimhub.kit.clock import Clock
-from esimhub.ledger import service as ledger
 from esimhub.models import Partner
 
 MAX_ALLOWLIST_ENTRIES = 100  # Airalo's documented allowlist size
@@ -50,14 +49,13 @@ async def create_partner(
     settings: Settings,
     clock: Clock,
     name: str,
-    balance_cents: int = 0,
     credit_limit_cents: int = 0,
     sandbox: bool = False,
     pricing_model: str = "net_pricing",
     discount_percentage: int = 0,
 ) -> Credentials:
-    if balance_cents < 0 or credit_limit_cents < 0:
-        raise ValueError("balance and credit limit cannot be negative")
+    if credit_limit_cents < 0:
+        raise ValueError("a credit limit cannot be negative")
     if pricing_model not in {"net_pricing", "discount_pricing"}:
         raise ValueError("pricing model is net_pricing or discount_pricing")
     salt = tokens.new_salt()
@@ -78,14 +76,6 @@ async def create_partner(
     )
     session.add(partner)
     await session.flush()
-    if balance_cents:
-        await ledger.credit(
-            session,
-            partner.id,
-            amount_cents=balance_cents,
-            clock=clock,
-            reference="opening balance",
-        )
     return Credentials(partner=partner, client_id=partner.client_id, client_secret=secret)
 
 
@@ -131,9 +121,8 @@ async def set_ip_allowlist(
     return merged
 
 
-async def list_partners(session: AsyncSession) -> list[tuple[Partner, int]]:
-    balances = await ledger.balances(session)
-    return [(p, balances.get(p.id, 0)) for p in await repository.list_all(session)]
+async def list_partners(session: AsyncSession) -> Sequence[Partner]:
+    return await repository.list_all(session)
 
 
 def _required(fields: dict[str, object], name: str, errors: dict[str, str]) -> str:

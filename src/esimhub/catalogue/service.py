@@ -302,3 +302,7 @@ async def exchange_rates(
         },
         "meta": {"message": "success"},
     }
+
+
+async def package_count(session: AsyncSession) -> int:
+    return await repository.package_count(session)

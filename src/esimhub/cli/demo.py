@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from esimhub.auth import service as auth
 from esimhub.auth import tokens
-from esimhub.catalogue import repository as catalogue_repository
 from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import clock, console, transaction
 from esimhub.config import Settings
@@ -17,12 +16,12 @@ DEMO_BALANCE_CENTS = 1_000_00
 
 async def prepare(settings: Settings, *, base_url: str) -> None:
     async with transaction(settings) as session:
-        if await catalogue_repository.package_count(session) == 0:
+        if await catalogue.package_count(session) == 0:
             summary = await catalogue.generate_demo(session, clock=clock())
             console.print(f"Loaded the demo catalogue: {summary.packages} packages.")
         partner = await auth.partner_named(session, DEMO_PARTNER)
         if partner is None:
-            created = await auth.create_partner(
+            created = await ledger.open_account(
                 session,
                 settings=settings,
                 clock=clock(),

@@ -15,6 +15,7 @@ from esimhub.auth.schemas import partner_summary
 from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.config import get_settings
 from esimhub.kit.money import to_cents, wire_string
+from esimhub.ledger import service as ledger
 
 app = typer.Typer(help="Partner accounts and their API credentials.", no_args_is_help=True)
 
@@ -61,7 +62,7 @@ def create(
         raise typer.BadParameter("a percentage from 0 to 100", param_hint="--discount")
 
     async def work(session: AsyncSession) -> service.Credentials:
-        return await service.create_partner(
+        return await ledger.open_account(
             session,
             settings=get_settings(),
             clock=clock(),
@@ -87,7 +88,7 @@ def list_partners(
     as_json: Annotated[bool, typer.Option("--json", help="Print the partners as JSON.")] = False,
 ) -> None:
     """List partners with their balance, credit limit and mode."""
-    rows = run(service.list_partners)
+    rows = run(ledger.partners_with_balances)
     if as_json:
         print(json.dumps([partner_summary(p, balance) for p, balance in rows]))
         return

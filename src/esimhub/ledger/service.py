@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub.auth import service as auth
+from esimhub.config import Settings
 from esimhub.errors import BusinessError, NotFound
 from esimhub.kit.clock import Clock
 from esimhub.kit.money import wire_string
@@ -28,6 +31,37 @@ class InsufficientCredit(BusinessError):
             f"Insufficient Airalo Credit: this request costs {wire_string(needed_cents)} USD, "
             f"{wire_string(max(available_cents, 0))} USD is available.",
         )
+
+
+async def open_account(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    clock: Clock,
+    name: str,
+    balance_cents: int = 0,
+    **options: Any,
+) -> auth.Credentials:
+    """A new partner (``auth.create_partner`` takes the ``options``) with an opening balance."""
+    if balance_cents < 0:
+        raise ValueError("balance and credit limit cannot be negative")
+    created = await auth.create_partner(
+        session, settings=settings, clock=clock, name=name, **options
+    )
+    if balance_cents:
+        await credit(
+            session,
+            created.partner.id,
+            amount_cents=balance_cents,
+            clock=clock,
+            reference="opening balance",
+        )
+    return created
+
+
+async def partners_with_balances(session: AsyncSession) -> list[tuple[Partner, int]]:
+    balances = await repository.balances(session)
+    return [(p, balances.get(p.id, 0)) for p in await auth.list_partners(session)]
 
 
 async def balance_cents(session: AsyncSession, partner_id: int) -> int:

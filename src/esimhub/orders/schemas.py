@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from esimhub.esims.schemas import Renderer
@@ -11,7 +12,19 @@ from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import wire_number
 from esimhub.kit.validation import Fields, is_email
 from esimhub.models import Brand, Order, Sim
-from esimhub.orders.service import MAX_QUANTITY, OrderRequest
+
+MAX_QUANTITY = 50
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    package_id: str
+    quantity: int
+    description: str | None = None
+    brand_settings_name: str | None = None
+    to_email: str | None = None
+    sharing_options: tuple[str, ...] = ()
+    copy_addresses: tuple[str, ...] = ()
 
 
 def placed_order(

@@ -25,8 +25,8 @@ from esimhub.kit.statuses import OrderStatus, PricingModel
 from esimhub.ledger import service as ledger
 from esimhub.models import Brand, Operator, Order, Package, Sim
 from esimhub.orders import repository
+from esimhub.orders.schemas import OrderRequest
 
-MAX_QUANTITY = 50
 ORDER_STATUSES = tuple(OrderStatus)
 
 # Sandbox partners can provoke each documented failure by ordering these ids (reference §3.5, §6.2).
@@ -65,17 +65,6 @@ def unit_price(partner: PartnerPrincipal, package: Package) -> UnitPrice:
     return UnitPrice(
         PricingModel.DISCOUNT, partner.discount_percentage, package.price_cents - discount
     )
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    package_id: str
-    quantity: int
-    description: str | None = None
-    brand_settings_name: str | None = None
-    to_email: str | None = None
-    sharing_options: tuple[str, ...] = ()
-    copy_addresses: tuple[str, ...] = ()
 
 
 @dataclass

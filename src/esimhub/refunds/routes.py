@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
-from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
-from esimhub.deps import BaseUrl, ClockDep, SettingsDep
+from esimhub.deps import ClockDep, SettingsDep
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
@@ -33,8 +32,6 @@ async def request_refund(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
-    base_url: BaseUrl,
 ) -> Response:
     """Ask for a refund of up to 5 eSIMs; approved refunds are credited to the balance."""
     body = await read_body(request)

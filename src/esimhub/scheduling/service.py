@@ -31,7 +31,7 @@ from esimhub.models import ScheduledOrder
 from esimhub.notifications import payloads, targets
 from esimhub.notifications import service as notifications
 from esimhub.orders import service as ordering
-from esimhub.orders.schemas import placed_order
+from esimhub.orders.schemas import OrderRequest, placed_order
 from esimhub.scheduling import repository
 
 REQUEST_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -76,7 +76,7 @@ async def accept_async(
     session: AsyncSession,
     partner: PartnerPrincipal,
     *,
-    request: ordering.OrderRequest,
+    request: OrderRequest,
     webhook_url: str | None,
     catalogue: Snapshot,
     settings: Settings,
@@ -119,7 +119,7 @@ async def accept_future(
     session: AsyncSession,
     partner: PartnerPrincipal,
     *,
-    request: ordering.OrderRequest,
+    request: OrderRequest,
     due: datetime,
     webhook_url: str | None,
     catalogue: Snapshot,
@@ -151,7 +151,7 @@ async def _schedule(
     session: AsyncSession,
     partner_id: int,
     kind: str,
-    request: ordering.OrderRequest,
+    request: OrderRequest,
     webhook_url: str | None,
     base_url: str,
     *,
@@ -236,8 +236,8 @@ async def lease_due(session: AsyncSession, now: datetime, lease: int, limit: int
     return await repository.lease_due(session, now=now, seconds=lease, limit=limit)
 
 
-def stored_request(stored: dict[str, Any]) -> ordering.OrderRequest:
-    return ordering.OrderRequest(
+def stored_request(stored: dict[str, Any]) -> OrderRequest:
+    return OrderRequest(
         **{
             **stored,
             "sharing_options": tuple(stored.get("sharing_options") or ()),

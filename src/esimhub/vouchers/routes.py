@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
-from esimhub.deps import BaseUrl, ClockDep, SettingsDep
+from esimhub.deps import ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
 from esimhub.kit.clock import format_datetime
@@ -56,7 +56,6 @@ async def esim_vouchers(
     settings: SettingsDep,
     clock: ClockDep,
     catalogue: CatalogueDep,
-    base_url: BaseUrl,
 ) -> Response:
     """Voucher codes for eSIMs of a package, one per unit, paid now."""
     body = await read_body(request)
@@ -88,8 +87,6 @@ async def airmoney_vouchers(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
-    base_url: BaseUrl,
 ) -> Response:
     """Credit vouchers worth ``amount`` USD, each usable ``usage_limit`` times."""
     body = await read_body(request)
