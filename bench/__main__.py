@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from tests.fixtures.factories import create_partner
 
 from bench import worker as worker_bench
 from esimhub import db
@@ -29,17 +30,14 @@ from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
-from esimhub.ledger import service as ledger
 
 
 async def _prepare(settings: Settings) -> tuple[str, str, int, int]:
     await asyncio.to_thread(db.upgrade, settings.database_url)
     async with transaction(settings) as session:
         summary = await catalogue.generate_demo(session, clock=Clock())
-        created = await ledger.open_account(
-            session, settings=settings, clock=Clock(), name="Bench", balance_cents=100_000_000
-        )
-    return created.client_id, created.client_secret, summary.packages, created.partner.id
+    created = await create_partner(settings, Clock(), "Bench", balance_cents=100_000_000)
+    return created.client_id, created.client_secret, summary.packages, created.partner_id
 
 
 def _port() -> int:

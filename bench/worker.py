@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import func, select
+from tests.fixtures.factories import outbox_events
 
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 from esimhub.models import OutboxEvent
-from esimhub.notifications import payloads, signing
 from esimhub.notifications import service as webhooks
+from esimhub.notifications import signing
 from esimhub.runtime import Runtime
 from esimhub.worker import Worker
 
@@ -80,15 +81,7 @@ async def _queue(settings: Settings, partner_id: int, url: str, count: int, batc
             levels=None,
             at=now,
         )
-        for number in range(count):
-            await webhooks.emit(
-                session,
-                kind=payloads.LOW_DATA,
-                dedupe_key=f"bench:{batch}:{number}",
-                payload=_payload(number),
-                partner_id=partner_id,
-                at=now,
-            )
+    await outbox_events(settings, Clock(), partner_id, count, batch=f"bench:{batch}")
 
 
 async def _pending(settings: Settings) -> int:

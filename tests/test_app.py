@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 from esimhub.config import Settings
 from esimhub.db import create_engine
 from esimhub.models import Base
-from tests.conftest import BACKEND, Partnered, new_database
+from tests.fixtures.clients import Partnered
+from tests.fixtures.database import BACKEND, new_database
 
 
 async def test_unknown_route_and_method(partner_api: Partnered) -> None:

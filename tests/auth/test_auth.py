@@ -10,13 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import event, select
 
-from esimhub.app import create_app
 from esimhub.auth import service as auth
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import Partner
-from tests.conftest import PartnerFactory, get_token, make_settings
+from tests.fixtures.clients import ClientFactory, get_token
+from tests.fixtures.factories import PartnerFactory
 
 CREDENTIAL_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -149,12 +149,9 @@ async def test_missing_or_invalid_bearer_is_401(
 
 
 async def test_token_expires_after_its_lifetime(
-    database_url: str, make_partner: PartnerFactory, clock: FrozenClock
+    client_for: ClientFactory, make_partner: PartnerFactory, clock: FrozenClock
 ) -> None:
-    app = create_app(make_settings(database_url, token_lifetime_seconds=3600), clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with client_for(token_lifetime_seconds=3600) as client:
         credentials = await make_partner()
         response = await client.post("/v2/token", data=credentials.form())
         assert response.json()["data"]["expires_in"] == 3600
@@ -165,22 +162,14 @@ async def test_token_expires_after_its_lifetime(
         expired = await client.get("/v2/balance", headers=headers)
         assert expired.status_code == 401
         assert expired.json() == {"data": [], "meta": {"message": "Unauthenticated."}}
-    await app.state.runtime.engine.dispose()
 
 
 async def test_token_signed_by_another_server_key_is_refused(
-    database_url: str,
-    make_partner: PartnerFactory,
-    clock: FrozenClock,
-    app_client: httpx.AsyncClient,
+    client_for: ClientFactory, make_partner: PartnerFactory, app_client: httpx.AsyncClient
 ) -> None:
     credentials = await make_partner()
-    other = create_app(make_settings(database_url, secret_key="another-key-" * 4), clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=other), base_url="http://t"
-    ) as client:
+    async with client_for(secret_key="another-key-" * 4) as client:
         foreign_token = await get_token(client, credentials)
-    await other.state.runtime.engine.dispose()
     response = await app_client.get(
         "/v2/balance", headers={"Authorization": f"Bearer {foreign_token}"}
     )
@@ -273,15 +262,12 @@ async def test_ip_allowlist_rejects_garbage(
 
 
 async def test_token_resolution_reads_no_database_while_cached(
-    database_url: str, make_partner: PartnerFactory, clock: FrozenClock
+    client_for: ClientFactory, make_partner: PartnerFactory
 ) -> None:
-    app = create_app(make_settings(database_url, partner_cache_seconds=60), clock=clock)
     statements: list[str] = []
-    engine = app.state.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with client_for(partner_cache_seconds=60) as client:
+        engine = client.app.state.runtime.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         credentials = await make_partner()
         headers = {"Authorization": f"Bearer {await get_token(client, credentials)}"}
         assert (await client.get("/v2/compatible-devices-lite", headers=headers)).status_code == 200
@@ -290,8 +276,7 @@ async def test_token_resolution_reads_no_database_while_cached(
             assert (
                 await client.get("/v2/compatible-devices-lite", headers=headers)
             ).status_code == 200
-    assert statements == []
-    await app.state.runtime.engine.dispose()
+        assert statements == []
 
 
 def test_client_ids_never_look_like_command_line_options() -> None:

@@ -10,7 +10,7 @@ from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
 from esimhub.refunds import service
-from tests.conftest import Partnered
+from tests.fixtures.clients import Partnered
 
 INVALID = "the parameter is invalid"
 

@@ -19,9 +19,10 @@ from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
 from esimhub.ledger import service as ordering
 from esimhub.worker import Worker
-from tests.conftest import Partnered, PartnerFactory, get_token
-from tests.usage_helpers import Sandbox, sandbox
-from tests.webhook_receiver import Receiver, receiver
+from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.sandbox import Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
 
@@ -198,7 +199,7 @@ console.log(JSON.stringify([
 """
 
 
-NPM_SDK = Path(__file__).resolve().parents[1] / ".cache" / "npm-airalo-sdk" / "node_modules"
+NPM_SDK = Path(__file__).resolve().parents[2] / ".cache" / "npm-airalo-sdk" / "node_modules"
 
 
 @pytest.fixture(scope="session")

@@ -7,26 +7,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from esimhub.app import create_app
 from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
-from tests.conftest import make_settings
+from tests.fixtures.clients import ClientFactory
 
 ADMIN_TOKEN = "admin-token-for-tests"
 
 
 @pytest.fixture
-async def admin_client(database_url: str, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(database_url, admin_token=ADMIN_TOKEN), clock=clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://a"
-    ) as client:
+async def admin_client(client_for: ClientFactory) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(admin_token=ADMIN_TOKEN) as client:
         yield client
-    await app.state.runtime.engine.dispose()
-    if app.state.redis is not None:
-        await app.state.redis.aclose()
 
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -19,7 +19,9 @@ from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.kit.clock import FrozenClock
-from tests.conftest import LiveServer, Partnered, PartnerFactory, get_token
+from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.servers import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

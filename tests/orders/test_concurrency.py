@@ -15,7 +15,9 @@ from esimhub.esims import service as esims
 from esimhub.esims.profiles import luhn_check_digit
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import LedgerEntry, Order, Sim
-from tests.conftest import BACKEND, PartnerFactory, get_token
+from tests.fixtures.clients import get_token
+from tests.fixtures.database import BACKEND
+from tests.fixtures.factories import PartnerFactory
 
 PACKAGE = "merhaba-7days-1gb"
 

@@ -16,7 +16,8 @@ from esimhub.esims import service as esims
 from esimhub.esims.profiles import is_valid_iccid, luhn_check_digit
 from esimhub.kit.clock import FrozenClock
 from esimhub.ledger import service as ordering
-from tests.conftest import Partnered, PartnerFactory, get_token, make_settings
+from tests.fixtures.clients import ClientFactory, Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
 
 INVALID = "the parameter is invalid"
 OUT_OF_STOCK = {
@@ -192,22 +193,16 @@ async def test_unknown_package_is_out_of_stock(partner_api: Partnered) -> None:
 
 
 async def test_unknown_package_can_answer_the_validation_body(
-    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+    client_for: ClientFactory, make_partner: PartnerFactory
 ) -> None:
-    from esimhub.app import create_app
-
-    app = create_app(make_settings(database_url, unknown_package_error="validation"), clock=clock)
     credentials = await make_partner()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://esimhub.test"
-    ) as client:
+    async with client_for(unknown_package_error="validation") as client:
         token = await get_token(client, credentials)
         response = await client.post(
             "/v2/orders",
             json={"package_id": "non-existent-package", "quantity": 1},
             headers={"Authorization": f"Bearer {token}"},
         )
-    await app.state.runtime.engine.dispose()
     assert response.status_code == 422
     assert response.json()["data"] == {"package_id": "The selected package is invalid."}
 

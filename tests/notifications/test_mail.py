@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from esimhub.app import create_app
 from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import MailMessage
-from tests.conftest import PartnerFactory, get_token, make_settings
+from tests.fixtures.clients import ClientFactory, get_token
+from tests.fixtures.database import make_settings
+from tests.fixtures.factories import PartnerFactory
 
 
 class Inbox:
@@ -44,16 +44,15 @@ def smtp_server() -> Iterator[tuple[int, Inbox]]:
 async def test_share_email_is_sent_with_links_and_pdf(
     database_url: str,
     clock: FrozenClock,
+    client_for: ClientFactory,
     make_partner: PartnerFactory,
     smtp_server: tuple[int, Inbox],
 ) -> None:
     port, inbox = smtp_server
-    settings = make_settings(database_url, smtp_url=f"smtp://127.0.0.1:{port}")
-    app = create_app(settings, clock=clock)
+    smtp_url = f"smtp://127.0.0.1:{port}"
+    settings = make_settings(database_url, smtp_url=smtp_url)
     credentials = await make_partner(balance_cents=10_000)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://esimhub.test"
-    ) as client:
+    async with client_for(smtp_url=smtp_url) as client:
         token = await get_token(client, credentials)
         response = await client.post(
             "/v2/orders",
@@ -66,7 +65,6 @@ async def test_share_email_is_sent_with_links_and_pdf(
             },
             headers={"Authorization": f"Bearer {token}"},
         )
-    await app.state.runtime.engine.dispose()
     assert response.status_code == 200, response.text
     sims = response.json()["data"]["sims"]
 

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import Partnered, PartnerFactory, get_token
+from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
 
 WELL_KNOWN_IDS = [
     "moshi-moshi-7days-1gb",

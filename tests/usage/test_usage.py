@@ -10,8 +10,8 @@ from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock, format_datetime
 from esimhub.models import OutboxEvent, Sim
-from tests.conftest import PartnerFactory
-from tests.usage_helpers import MIB, Sandbox, sandbox
+from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.sandbox import MIB, Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"  # 1 GB (1024 MB), 7 days, rechargeable
 
@@ -144,7 +144,7 @@ async def test_unknown_and_foreign_iccids_are_not_found(
     assert (unknown.status_code, unknown.json()) == (404, not_found)
 
     other = await make_partner(name="Other")
-    from tests.conftest import get_token
+    from tests.fixtures.clients import get_token
 
     token = await get_token(box.client, other)
     foreign = await box.client.get(

@@ -20,8 +20,10 @@ from airalo import Airalo
 from airalo.config import Config
 from airalo.helpers.cached import Cached
 
-from tests.conftest import LiveServer, PartnerFactory, make_settings, serving
-from tests.webhook_receiver import Receiver, receiver
+from tests.fixtures.database import make_settings
+from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.servers import LiveServer, serving
 
 ADMIN = "sdk-admin-token-0123456789"
 

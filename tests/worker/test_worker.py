@@ -19,12 +19,12 @@ from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 from esimhub.models import OutboxEvent
-from esimhub.notifications import payloads
 from esimhub.notifications import service as webhooks
 from esimhub.runtime import Runtime
 from esimhub.worker import Worker
-from tests.conftest import PartnerFactory, make_settings
-from tests.webhook_receiver import Receiver, receiver
+from tests.fixtures.database import make_settings
+from tests.fixtures.factories import PartnerFactory, outbox_events
+from tests.fixtures.receiver import Receiver, receiver
 
 
 @pytest.fixture
@@ -49,22 +49,9 @@ async def _events(
             levels=None,
             at=now,
         )
-        for number in range(count):
-            await webhooks.emit(
-                session,
-                kind=payloads.LOW_DATA,
-                dedupe_key=f"test:{number}",
-                payload={
-                    "level": "75%",
-                    "package_name": "kallur-digital-7days-1gb",
-                    "remaining_percentage": 25,
-                    "iccid": f"89990000000000{number:05d}",
-                },
-                partner_id=partner.partner_id,
-                at=now,
-            )
-        ids = await session.scalars(select(OutboxEvent.event_id))
-        return set(ids)
+    await outbox_events(settings, Clock(), partner.partner_id, count)
+    async with transaction(settings) as session:
+        return set(await session.scalars(select(OutboxEvent.event_id)))
 
 
 async def _undelivered(settings: Settings) -> int:

@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
-from esimhub.app import create_app
 from esimhub.cli.common import console
 from esimhub.cli.main import app
 from esimhub.config import get_settings
 from esimhub.esims.profiles import luhn_check_digit
 from esimhub.kit.clock import Clock
-from tests.conftest import make_settings
+from tests.fixtures.clients import app_client
+from tests.fixtures.database import make_settings
+from tests.fixtures.factories import create_partner, place_order
 
 runner = CliRunner()
 
@@ -105,9 +105,7 @@ def _post(
     """POST to the partner API (in-process) as a partner the CLI created."""
 
     async def place() -> Any:
-        app_ = create_app(make_settings(database_url), clock=Clock())
-        transport = httpx.ASGITransport(app=app_)
-        async with httpx.AsyncClient(transport=transport, base_url="http://esimhub.test") as client:
+        async with app_client(make_settings(database_url), Clock()) as client:
             token = await client.post(
                 "/v2/token",
                 data={
@@ -118,7 +116,6 @@ def _post(
             )
             headers = {"Authorization": f"Bearer {token.json()['data']['access_token']}"}
             response = await client.post(path, json=body, headers=headers)
-        await app_.state.runtime.engine.dispose()
         return response.json()
 
     return asyncio.run(place())
@@ -214,9 +211,10 @@ def test_brand_inventory_refund_and_mail_commands(database_url: str, tmp_path: P
 
 
 def test_network_and_clock_commands(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    created = json.loads(invoke("partner", "create", "Roamers", "--balance", "100", "--json"))
-    order = _post(database_url, created, {"package_id": "kallur-digital-7days-1gb", "quantity": 2})
-    first, second = (sim["iccid"] for sim in order["data"]["sims"])
+    settings = make_settings(database_url)
+    partner = asyncio.run(create_partner(settings, Clock(), "Roamers", balance_cents=10_000))
+    sims = asyncio.run(place_order(settings, Clock(), partner, "kallur-digital-7days-1gb", 2))
+    first, second = (sim.iccid for sim in sims)
 
     assert "NOT_ACTIVE" in invoke("network", "install", first)
     assert "ACTIVE (kallur-digital-7days-1gb: 1024 MB left" in invoke(
@@ -255,7 +253,7 @@ def test_network_and_clock_commands(database_url: str, monkeypatch: pytest.Monke
 
 
 def test_worker_and_webhooks_commands(database_url: str) -> None:
-    from tests.webhook_receiver import receiver
+    from tests.fixtures.receiver import receiver
 
     created = json.loads(invoke("partner", "create", "Hooked", "--balance", "100", "--json"))
     with receiver() as hook:

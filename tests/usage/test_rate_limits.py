@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import event
 
 from esimhub.kit.clock import FrozenClock
-from tests.conftest import REDIS_URL, PartnerFactory, get_token, redis_key_prefix
-from tests.usage_helpers import Sandbox, sandbox
+from tests.fixtures.clients import get_token
+from tests.fixtures.database import REDIS_URL, redis_key_prefix
+from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.sandbox import Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
 TOO_MANY = {"message": "Too Many Attempts."}

@@ -14,7 +14,7 @@ from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
-from tests.conftest import Partnered
+from tests.fixtures.clients import Partnered
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import Sim
-from tests.conftest import Partnered, PartnerFactory, get_token
+from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
 
 NOT_FOUND = {"data": [], "meta": {"message": "messages.resource_not_found"}}
 
