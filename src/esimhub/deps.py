@@ -1,4 +1,5 @@
-"""Request dependencies every area may use: the settings, the clock and the public base URL.
+"""Request dependencies every area may use: the settings, the clock, the public base URL and the
+sessionmaker.
 
 They read the process's ``Runtime`` (built once, in ``esimhub.runtime``) from the app state,
 so no area imports the runtime itself.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
@@ -34,6 +36,13 @@ async def get_base_url(request: Request) -> str:
     return public_base_url(request)
 
 
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For routes that hand work to a task with transactions of its own (after the request's)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.runtime.sessionmaker
+    return sessionmaker
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 BaseUrl = Annotated[str, Depends(get_base_url)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

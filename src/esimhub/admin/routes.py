@@ -21,6 +21,7 @@ from esimhub.errors import NotFound, ValidationFailed
 from esimhub.kit.clock import parse_duration
 from esimhub.kit.forms import read_body
 from esimhub.kit.money import to_cents
+from esimhub.kit.statuses import PricingModel
 from esimhub.ledger import service as ledger
 from esimhub.network import service as network
 from esimhub.notifications import schemas as notification_schemas
@@ -75,7 +76,9 @@ async def create_partner(
         balance_cents=_cents(body.balance, "balance"),
         credit_limit_cents=_cents(body.credit_limit, "credit_limit"),
         sandbox=body.sandbox,
-        pricing_model="net_pricing" if body.discount_percentage is None else "discount_pricing",
+        pricing_model=PricingModel.NET
+        if body.discount_percentage is None
+        else PricingModel.DISCOUNT,
         discount_percentage=body.discount_percentage or 0,
     )
     return {"data": {"client_id": created.client_id, "client_secret": created.client_secret}}

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from esimhub import db
 from esimhub.auth import repository
+from esimhub.kit.statuses import PricingModel
 
 if TYPE_CHECKING:
     from esimhub.models import Partner
@@ -49,7 +50,7 @@ class PartnerPrincipal:
 
     @property
     def uses_discount_pricing(self) -> bool:
-        return self.pricing_model == "discount_pricing"
+        return self.pricing_model == PricingModel.DISCOUNT
 
     def ip_allowed(self, address: str | None) -> bool:
         """An empty allowlist admits everyone (Airalo's default: the feature is off)."""

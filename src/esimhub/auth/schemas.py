@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.kit.money import wire_string
+from esimhub.kit.statuses import PricingModel
 from esimhub.models import Partner
 
 
@@ -66,5 +67,5 @@ def user_dict(partner: PartnerPrincipal) -> dict[str, Any]:
 
 def pricing(partner: PartnerPrincipal) -> dict[str, Any]:
     if partner.uses_discount_pricing:
-        return {"model": "discount_pricing", "discount_percentage": partner.discount_percentage}
-    return {"model": "net_pricing", "discount_percentage": 0}
+        return {"model": PricingModel.DISCOUNT, "discount_percentage": partner.discount_percentage}
+    return {"model": PricingModel.NET, "discount_percentage": 0}

@@ -18,6 +18,7 @@ from esimhub.errors import (
     ValidationFailed,
 )
 from esimhub.kit.clock import Clock
+from esimhub.kit.statuses import PricingModel
 from esimhub.models import Partner
 
 MAX_ALLOWLIST_ENTRIES = 100  # Airalo's documented allowlist size
@@ -51,12 +52,12 @@ async def create_partner(
     name: str,
     credit_limit_cents: int = 0,
     sandbox: bool = False,
-    pricing_model: str = "net_pricing",
+    pricing_model: str = PricingModel.NET,
     discount_percentage: int = 0,
 ) -> Credentials:
     if credit_limit_cents < 0:
         raise ValueError("a credit limit cannot be negative")
-    if pricing_model not in {"net_pricing", "discount_pricing"}:
+    if pricing_model not in set(PricingModel):
         raise ValueError("pricing model is net_pricing or discount_pricing")
     salt = tokens.new_salt()
     secret = tokens.client_secret(settings.secret_key.get_secret_value(), salt)

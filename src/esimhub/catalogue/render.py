@@ -15,6 +15,7 @@ import pycountry
 from esimhub.catalogue.rates import CURRENCIES, INTEGRAL
 from esimhub.catalogue.repository import CatalogueRows
 from esimhub.kit.money import convert, wire_number
+from esimhub.kit.statuses import PricingModel
 from esimhub.models import Destination, Operator, Package
 
 # Accept-Language codes Airalo documents (reference §8.19); anything else falls back to English.
@@ -134,8 +135,8 @@ class Variant:
     @property
     def pricing(self) -> dict[str, Any]:
         if self.discount_percentage is None:
-            return {"model": "net_pricing", "discount_percentage": 0}
-        return {"model": "discount_pricing", "discount_percentage": self.discount_percentage}
+            return {"model": PricingModel.NET, "discount_percentage": 0}
+        return {"model": PricingModel.DISCOUNT, "discount_percentage": self.discount_percentage}
 
 
 def _image(image: dict[str, Any] | None, base_url: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub.kit.statuses import Supply
 from esimhub.models import CatalogueState, Destination, ExchangeRate, Operator, Package
 
 
@@ -64,7 +65,7 @@ async def replace(
     """
     current = await session.execute(select(Operator.id, Operator.supply))
     supply = {row[0]: row[1] for row in current.all()}
-    operators = [{**row, "supply": supply.get(row["id"], "generated")} for row in operators]
+    operators = [{**row, "supply": supply.get(row["id"], Supply.GENERATED)} for row in operators]
     await session.execute(delete(Package))
     await session.execute(delete(Operator))
     await session.execute(delete(Destination))

@@ -22,6 +22,7 @@ from esimhub.clock.tasks import move_and_settle, read_offset
 from esimhub.config import get_settings
 from esimhub.db import create_engine, create_sessionmaker
 from esimhub.kit.clock import Clock, format_datetime, parse_duration
+from esimhub.kit.statuses import PackageStatus
 from esimhub.network import service as network
 from esimhub.network import tasks as network_tasks
 from esimhub.usage import lifecycle
@@ -109,6 +110,10 @@ def consume(
 # -- the traffic generator --------------------------------------------------------------------
 
 
+# an eSIM in one of these states takes no more traffic
+ENDED = {PackageStatus.RECYCLED, PackageStatus.FINISHED, PackageStatus.EXPIRED}
+
+
 @dataclass
 class Device:
     """One simulated phone: browses in sessions of bursts, with idle gaps."""
@@ -118,7 +123,7 @@ class Device:
     session_left: float = 0.0
     idle_left: float = 0.0
     used_mb: float = 0.0
-    status: str = "NOT_ACTIVE"
+    status: str = PackageStatus.NOT_ACTIVE
     remaining: str = ""
 
     def traffic(self, rng: random.Random, seconds: float) -> float:
@@ -166,10 +171,10 @@ async def _simulate(sims: int, speed: float, duration: float | None, tick: float
                 await asyncio.sleep(tick)
                 system.offset = await read_offset(sessionmaker)
                 for device in devices:
-                    if device.status in {"RECYCLED", "FINISHED", "EXPIRED", "gone"}:
+                    if device.status in {*ENDED, "gone"}:
                         continue
                     mb = device.traffic(rng, tick * speed)
-                    if mb <= 0 and device.status != "NOT_ACTIVE":
+                    if mb <= 0 and device.status != PackageStatus.NOT_ACTIVE:
                         continue
                     try:
                         state = await network_tasks.burst(

@@ -15,6 +15,7 @@ from esimhub.auth.schemas import partner_summary
 from esimhub.cli.common import clock, console, errors, no_partner, run
 from esimhub.config import get_settings
 from esimhub.kit.money import to_cents, wire_string
+from esimhub.kit.statuses import PricingModel
 from esimhub.ledger import service as ledger
 
 app = typer.Typer(help="Partner accounts and their API credentials.", no_args_is_help=True)
@@ -70,7 +71,7 @@ def create(
             balance_cents=balance_cents,
             credit_limit_cents=credit_cents,
             sandbox=sandbox,
-            pricing_model="discount_pricing" if discount is not None else "net_pricing",
+            pricing_model=PricingModel.DISCOUNT if discount is not None else PricingModel.NET,
             discount_percentage=discount or 0,
         )
 
@@ -104,7 +105,7 @@ def list_partners(
             partner.pricing_model
             + (
                 f" {partner.discount_percentage}%"
-                if partner.pricing_model == "discount_pricing"
+                if partner.pricing_model == PricingModel.DISCOUNT
                 else ""
             ),
             wire_string(balance_cents),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth import service as auth
 from esimhub.cli.common import clock, console, errors, no_partner, run
+from esimhub.kit.statuses import EventStatus
 from esimhub.notifications import schemas
 from esimhub.notifications import service as webhooks
 
@@ -55,7 +56,7 @@ def list_events(
             row["status"],
             str(row["attempts"]),
             row["created_at"][:19],
-            row["due_at"][:19] if row["status"] == "pending" else "",
+            row["due_at"][:19] if row["status"] == EventStatus.PENDING else "",
         )
     console.print(table)
 

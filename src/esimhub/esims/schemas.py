@@ -116,12 +116,12 @@ class Renderer:
     def order_money(self, order: Order) -> dict[str, Any]:
         if order.pricing_model != PricingModel.DISCOUNT:
             return {
-                "pricing_model": "net_pricing",
+                "pricing_model": PricingModel.NET,
                 "net_price": wire_number(order.net_price_cents),
             }
         discount = discount_cents(order.price_cents, order.discount_percentage)
         return {
-            "pricing_model": "discount_pricing",
+            "pricing_model": PricingModel.DISCOUNT,
             "net_price": None,
             "discount_percentage": order.discount_percentage,
             "discount_amount": wire_number(discount),

@@ -493,3 +493,25 @@ async def brand_of(session: AsyncSession, sim: Sim) -> Brand | None:
     if sim.brand_id is None:
         return None
     return (await repository.brands_by_id(session, [sim.brand_id])).get(sim.brand_id)
+
+
+# -- what other areas read about eSIMs (refunds) -----------------------------------------------
+
+
+async def iccids_owned(session: AsyncSession, partner_id: int, iccids: Sequence[str]) -> set[str]:
+    return await repository.iccids_owned(session, partner_id, iccids)
+
+
+async def sims_by_iccids(
+    session: AsyncSession, partner_id: int, iccids: Sequence[str]
+) -> Sequence[Sim]:
+    return await repository.of_partner_by_iccids(session, partner_id, iccids)
+
+
+async def orders_of(session: AsyncSession, sims: Sequence[Sim]) -> dict[int, Order]:
+    """The orders that sold ``sims``, by order id."""
+    return await repository.orders_by_id(session, [s.order_id for s in sims if s.order_id])
+
+
+async def packages_of(session: AsyncSession, sim_id: int) -> Sequence[SimPackage]:
+    return await repository.packages_of(session, sim_id)

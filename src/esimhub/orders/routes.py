@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
-from esimhub.deps import BaseUrl, ClockDep, SettingsDep
+from esimhub.deps import BaseUrl, ClockDep, SessionmakerDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
 from esimhub.esims.schemas import Renderer
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
@@ -33,6 +33,7 @@ async def submit_order(
     clock: ClockDep,
     catalogue: CatalogueDep,
     base_url: BaseUrl,
+    sessionmaker: SessionmakerDep,
     background: BackgroundTasks,
 ) -> Response:
     """Buy eSIMs of a sim package (1-50); the price is debited from the balance at once."""
@@ -57,8 +58,7 @@ async def submit_order(
         request, session, partner.id, settings=settings, clock=clock, body=body, work=work
     )
     if order_request.to_email:
-        runtime = request.app.state.runtime
-        background.add_task(notifications.send_mail, runtime.sessionmaker, settings, clock)
+        background.add_task(notifications.send_mail, sessionmaker, settings, clock)
     return response
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.errors import MessageError
+from esimhub.esims import service as esims
 from esimhub.kit.clock import Clock
 from esimhub.kit.money import wire_string
 from esimhub.kit.statuses import OrderStatus, RefundStatus
@@ -61,7 +62,7 @@ async def request_refund(
     clock: Clock,
 ) -> Refund:
     unique = list(dict.fromkeys(iccids))
-    owned = await repository.iccids_owned(session, partner.id, unique)
+    owned = await esims.iccids_owned(session, partner.id, unique)
     foreign = [iccid for iccid in unique if iccid not in owned]
     if foreign:
         raise RefundRefused(
@@ -94,15 +95,13 @@ class RefundDecisionError(ValueError):
 
 async def _paid_for(session: AsyncSession, sims: Sequence[Sim]) -> int:
     """What the partner paid for the eSIMs: each one's share of its order, plus its top-ups."""
-    orders = await repository.orders_by_id(
-        session, [s.order_id for s in sims if s.order_id is not None]
-    )
+    orders = await esims.orders_of(session, sims)
     total = 0
     for sim in sims:
         order = orders.get(sim.order_id or 0)
         if order is not None:
             total += order.debited_cents // order.quantity
-        for package in await repository.packages_of(session, sim.id):
+        for package in await esims.packages_of(session, sim.id):
             if package.type == "topup":
                 topup = await repository.order_of(session, package.order_id)
                 total += topup.debited_cents if topup else 0
@@ -132,7 +131,7 @@ async def decide_refund(
     refund.decision_note = note
     if not approve:
         return refund
-    sims = await repository.of_partner_by_iccids(session, refund.partner_id, refund.iccids)
+    sims = await esims.sims_by_iccids(session, refund.partner_id, refund.iccids)
     value = await _paid_for(session, sims)
     credited = value if amount_cents is None else amount_cents
     if not 0 <= credited <= value:
@@ -152,11 +151,9 @@ async def decide_refund(
     for sim in sims:
         sim.refunded_at = now
     await session.flush()
-    orders = await repository.orders_by_id(
-        session, [s.order_id for s in sims if s.order_id is not None]
-    )
+    orders = await esims.orders_of(session, sims)
     for order in orders.values():
-        siblings = await repository.sims_of_orders(session, [order.id])
+        siblings = await esims.sims_of_orders(session, [order.id])
         all_refunded = all(s.refunded_at is not None for s in siblings)
         order.status = OrderStatus.REFUNDED if all_refunded else OrderStatus.PARTIALLY_REFUNDED
     return refund

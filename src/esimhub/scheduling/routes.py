@@ -17,6 +17,7 @@ from esimhub.kit import pagination
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
+from esimhub.kit.statuses import ScheduledStatus
 from esimhub.kit.validation import Fields
 from esimhub.orders.schemas import parse_order
 from esimhub.scheduling import service
@@ -130,7 +131,7 @@ async def list_future_orders(
 ) -> dict[str, Any]:
     """Your unprocessed future orders (``status`` pending by default, or failed, retry)."""
     page_request = pagination.parse_page_request(limit, page)
-    wanted = status or "pending"
+    wanted = status or ScheduledStatus.PENDING
     if wanted not in service.LISTED_STATUSES:
         raise ValidationFailed({"status": "The selected status is invalid."})
     window, rows = await service.future_orders_page(

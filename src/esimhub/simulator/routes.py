@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.db import SessionDep
-from esimhub.deps import ClockDep, SettingsDep
+from esimhub.deps import ClockDep, SessionmakerDep, SettingsDep
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
 from esimhub.limits import client_ip, endpoint_limit
@@ -25,6 +25,7 @@ async def simulate_webhook(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
+    sessionmaker: SessionmakerDep,
 ) -> Response:
     """Send a mock webhook of any documented kind, now, to the opted-in URL or ``webhook_url``."""
     body = await read_body(request)
@@ -56,7 +57,6 @@ async def simulate_webhook(
         settings=settings,
         clock=clock,
     )
-    sessionmaker = request.app.state.runtime.sessionmaker
     delivered = await notifications.push_now(
         sessionmaker,
         settings,

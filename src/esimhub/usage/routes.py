@@ -4,7 +4,7 @@ they share."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -18,6 +18,14 @@ from esimhub.usage import schemas, service
 from esimhub.usage.cache import UsageCache
 
 router = APIRouter(tags=["esims"])
+
+
+async def usage_cache(request: Request) -> UsageCache:
+    cache: UsageCache = request.app.state.runtime.usage_cache
+    return cache
+
+
+UsageCacheDep = Annotated[UsageCache, Depends(usage_cache)]
 
 
 def poll_limit(endpoint: str) -> Any:
@@ -50,12 +58,12 @@ async def sim_usage(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
+    cache: UsageCacheDep,
 ) -> Response:
     """Data, voice and text left on the eSIM's current package (v1: data only)."""
     v1 = request.url.path.startswith("/v1/")
     now = clock.now()
     cache_key = f"{partner.id}:{sim_iccid}:{'v1' if v1 else 'v2'}"
-    cache: UsageCache = request.app.state.runtime.usage_cache
     max_age = 0
     if settings.usage_poll_policy == "current":
         sandbox = partner.is_sandbox
