@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from email_validator import EmailNotValidError, validate_email
 
 from esimhub.errors import ValidationFailed
@@ -117,6 +118,14 @@ class Fields:
             return None
         return text
 
+    def webhook_url(self, name: str = "webhook_url", *, required: bool = False) -> str | None:
+        """An http(s) URL we can deliver to: bounded, no spaces or control characters."""
+        text = self.string(name, required=required, max_length=MAX_URL_LENGTH)
+        if text is not None and not is_webhook_url(text):
+            self.fail(name, WEBHOOK_URL_INVALID)
+            return None
+        return text
+
     def string_list(self, name: str, *, max_items: int | None = None) -> list[str] | None:
         """A list field (``name[]=a&name[]=b`` in forms, an array in JSON); a lone string counts."""
         value = self._given(name, required=False, label=name)
@@ -142,6 +151,22 @@ def as_integer(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
+
+
+MAX_URL_LENGTH = 2000
+WEBHOOK_URL_INVALID = "The webhook url must be a valid http or https URL."
+
+
+def is_webhook_url(text: str) -> bool:
+    """http or https, a host, at most ``MAX_URL_LENGTH`` characters, and nothing an HTTP client
+    would refuse (spaces, control characters, a broken host)."""
+    if len(text) > MAX_URL_LENGTH or any(c.isspace() or not c.isprintable() for c in text):
+        return False
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return url.scheme in {"http", "https"} and bool(url.host)
 
 
 def is_email(text: str) -> bool:

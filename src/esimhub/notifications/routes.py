@@ -43,7 +43,7 @@ async def opt_in(
     if kind and kind.startswith("email_"):
         contact = fields.email("email", required=True)
     elif kind:
-        contact = fields.string("webhook_url", required=True, max_length=2000)
+        contact = fields.webhook_url(required=True)
     language = fields.string("language", max_length=16)
     if kind and kind.endswith("credit_limit"):
         given = fields.string_list("levels")

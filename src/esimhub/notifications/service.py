@@ -186,14 +186,16 @@ class Prepared:
 async def post(
     client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], settings: Settings
 ) -> Outcome:
-    """One delivery attempt: only HTTP 200 counts as delivered."""
+    """One delivery attempt: only HTTP 200 counts as delivered. It never raises: anything that
+    goes wrong (a refused target, a URL the client rejects, a timeout) is this event's failed
+    attempt, so one bad event cannot fail or hold up the rest of its batch."""
     started = time.perf_counter()
     try:
         await targets.check(url, settings)
         response = await client.post(url, content=body, headers=headers)
     except targets.TargetRefused as exc:
         return Outcome(False, None, None, str(exc), 0)
-    except httpx.HTTPError as exc:
+    except Exception as exc:
         elapsed = round((time.perf_counter() - started) * 1000)
         return Outcome(False, None, None, f"{exc.__class__.__name__}: {exc}"[:BODY_KEPT], elapsed)
     elapsed = round((time.perf_counter() - started) * 1000)

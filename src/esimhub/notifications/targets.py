@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 
 import httpx
 
 from esimhub.config import Settings
+from esimhub.kit.validation import WEBHOOK_URL_INVALID, is_webhook_url
 
 
 class TargetRefused(ValueError):
@@ -17,10 +17,9 @@ class TargetRefused(ValueError):
 
 
 def _check_syntax(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise TargetRefused("The webhook url must be a valid http or https URL.")
-    return parts.hostname
+    if not is_webhook_url(url):
+        raise TargetRefused(WEBHOOK_URL_INVALID)
+    return httpx.URL(url).host
 
 
 async def check(url: str, settings: Settings) -> None:

@@ -30,7 +30,7 @@ FUTURE_ORDERS_DEFAULT_LIMIT = 25
 
 def _webhook_url(body: dict[str, Any]) -> str | None:
     fields = Fields(body)
-    url = fields.string("webhook_url", max_length=2000)
+    url = fields.webhook_url()
     fields.check()
     return url
 

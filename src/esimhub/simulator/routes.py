@@ -43,7 +43,7 @@ async def simulate_webhook(
         if level is not None and level not in payloads.CREDIT_LEVELS:
             fields.fail("level", "Level must be one of: 50, 70, 80, 90")
     iccid = fields.string("iccid", max_length=22)
-    webhook_url = fields.string("webhook_url", max_length=2000)
+    webhook_url = fields.webhook_url()
     fields.check()
     assert event is not None
     simulated = await service.simulate(
