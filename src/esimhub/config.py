@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     # Every key esimhub writes to Redis starts with this, so one Redis can serve several
     # deployments (or test runs) side by side.
     redis_key_prefix: str = Field(default="esimhub:", min_length=1)
+    # Connections to Redis per process; a request waits up to the timeout for a free one (a
+    # full pool is load, not an outage).
+    redis_pool_size: int = Field(default=100, ge=1)
+    redis_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    # When Redis cannot be reached: "local" counts in this process instead (still a limit, per
+    # process), "open" lets requests through, "closed" refuses them with 429.
+    rate_limit_fallback: Literal["local", "open", "closed"] = "local"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     # Airalo's documented example answers expires_in 31622400 (366 days).
     token_lifetime_seconds: int = Field(default=31_622_400, gt=0)

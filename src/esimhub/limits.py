@@ -3,8 +3,11 @@
 Counting uses GCRA (one stored number per key: the "theoretical arrival time"), on the system
 clock, so a sandbox clock moved forward reopens windows too. The store is Redis when
 ``ESIMHUB_REDIS_URL`` is set (one limit across every server process) and process memory
-otherwise. If Redis cannot be reached the limiter lets the request through, logs, and counts it
-(``esimhub_rate_limiter_failures_total``): an outage of the limiter never becomes one of the API.
+otherwise. A request waits (bounded) for a free Redis connection: a busy pool is load, not an
+outage. If Redis cannot be reached, ``ESIMHUB_RATE_LIMIT_FALLBACK`` decides: ``local`` (the
+default) counts in this process's memory until Redis answers again, ``open`` lets requests
+through, ``closed`` refuses them; each fallback is logged (once a minute) and counted
+(``esimhub_rate_limiter_failures_total``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from esimhub.errors import TooManyAttempts
 log = logging.getLogger("esimhub.limits")
 
 PollPolicy = Literal["classic", "current", "off"]
+Fallback = Literal["local", "open", "closed"]
+REDIS_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -139,23 +144,47 @@ class RateLimiter:
         failures: Counter | None = None,
         *,
         key_prefix: str = "esimhub:",
+        fallback: Fallback = "local",
     ) -> None:
-        self._store: MemoryStore | RedisStore = RedisStore(redis) if redis else MemoryStore()
+        self._local = MemoryStore()
+        self._store: MemoryStore | RedisStore = RedisStore(redis) if redis else self._local
         self._prefix = f"{key_prefix}rl:"
         self._failures = failures
+        self._fallback = fallback
+        self._redis_down_until = float("-inf")
         self._last_warning = float("-inf")
 
     async def hit(self, key: str, rule: Rule, now: datetime) -> Decision:
         now_ms = math.floor(now.timestamp() * 1000)
-        try:
-            return await self._store.hit(self._prefix + key, now_ms, rule)
-        except (RedisError, OSError) as exc:
-            if self._failures is not None:
-                self._failures.inc()
-            if time.monotonic() - self._last_warning > 60:  # one line a minute, not per request
-                self._last_warning = time.monotonic()
-                log.warning("rate limiter store unavailable, letting requests through: %r", exc)
-            return Decision(True, rule.limit, rule.limit, 0, now_ms // 1000)
+        if time.monotonic() >= self._redis_down_until:
+            try:
+                decision = await self._store.hit(self._prefix + key, now_ms, rule)
+            except (RedisError, OSError) as exc:
+                # try Redis again in a second, not on every request of an outage
+                self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self._warn(exc)
+            else:
+                if not decision.allowed or self._store is self._local:
+                    return decision
+                # What this process let through is also counted here, so that the limit stays
+                # exact through a Redis outage or a Redis restarted empty: a request passes only
+                # when neither store has seen too many.
+                local = await self._local.hit(self._prefix + key, now_ms, rule)
+                return decision if local.allowed else local
+        if self._failures is not None:
+            self._failures.inc()
+        if self._fallback == "local":
+            return await self._local.hit(self._prefix + key, now_ms, rule)
+        if self._fallback == "closed":
+            return Decision(False, rule.limit, 0, 1, now_ms // 1000 + 1)
+        return Decision(True, rule.limit, rule.limit, 0, now_ms // 1000)
+
+    def _warn(self, exc: Exception) -> None:
+        if time.monotonic() - self._last_warning > 60:  # one line a minute, not per request
+            self._last_warning = time.monotonic()
+            log.warning(
+                "rate limiter store unavailable, falling back to %s: %r", self._fallback, exc
+            )
 
     async def check(self, checks: Sequence[tuple[str, Rule]], now: datetime) -> Decision | None:
         """Count one request against each (key, rule); raise 429 if any is exhausted.

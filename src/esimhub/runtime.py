@@ -44,11 +44,16 @@ class Runtime:
         clock = clock or Clock()
         engine = create_engine(settings.database_url)
         sessionmaker = create_sessionmaker(engine)
-        redis = (
-            aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-            if settings.redis_url
-            else None
-        )
+        redis = None
+        if settings.redis_url:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_pool_size,
+                timeout=settings.redis_pool_timeout_seconds,
+                socket_timeout=1,
+                socket_connect_timeout=1,
+            )
+            redis = aioredis.Redis(connection_pool=pool)
         metrics = Metrics()
         prefix = settings.redis_key_prefix
         return cls(
@@ -58,7 +63,12 @@ class Runtime:
             clock=clock,
             redis=redis,
             metrics=metrics,
-            limiter=RateLimiter(redis, metrics.limiter_failures, key_prefix=prefix),
+            limiter=RateLimiter(
+                redis,
+                metrics.limiter_failures,
+                key_prefix=prefix,
+                fallback=settings.rate_limit_fallback,
+            ),
             usage_cache=UsageCache(redis, key_prefix=prefix),
             partners=PartnerDirectory(sessionmaker, cache_seconds=settings.partner_cache_seconds),
             catalogue=CatalogueCache(

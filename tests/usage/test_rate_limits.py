@@ -3,18 +3,24 @@ failing open."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
 import pytest
+import redis as sync_redis
 from sqlalchemy import event
 
+from esimhub import limits
 from esimhub.kit.clock import FrozenClock
 from tests.fixtures.clients import get_token
 from tests.fixtures.database import REDIS_URL, redis_key_prefix
@@ -169,7 +175,12 @@ async def test_an_unreachable_redis_fails_open_and_is_counted(
     database_url: str, clock: FrozenClock, make_partner: PartnerFactory
 ) -> None:
     async with sandbox(
-        database_url, clock, make_partner, redis_url="redis://127.0.0.1:1/0", rate_limits=True
+        database_url,
+        clock,
+        make_partner,
+        redis_url="redis://127.0.0.1:1/0",
+        rate_limits=True,
+        rate_limit_fallback="open",
     ) as box:
         iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
         assert (await box.usage(iccid)).status_code == 200
@@ -179,6 +190,56 @@ async def test_an_unreachable_redis_fails_open_and_is_counted(
             x for x in metrics.splitlines() if x.startswith("esimhub_rate_limiter_failures_total")
         )
         assert float(line.split()[-1]) >= 3  # the token request and both polls
+
+
+async def test_an_unreachable_redis_falls_back_to_a_limit_in_this_process(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    """The default fallback (local): Redis is down, the polling limit still holds."""
+    async with sandbox(database_url, clock, make_partner, redis_url="redis://127.0.0.1:1/0") as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        assert (await box.usage(iccid)).status_code == 200
+        second = await box.usage(iccid)
+        assert second.status_code == 429
+        assert int(second.headers["retry-after"]) == 900
+        metrics = (await box.client.get("/metrics")).text
+        line = next(
+            x for x in metrics.splitlines() if x.startswith("esimhub_rate_limiter_failures_total")
+        )
+        assert float(line.split()[-1]) >= 2
+
+
+async def test_a_closed_fallback_refuses_while_redis_is_down(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    async with sandbox(
+        database_url,
+        clock,
+        make_partner,
+        redis_url="redis://127.0.0.1:1/0",
+        rate_limit_fallback="closed",
+    ) as box:
+        iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+        refused = await box.usage(iccid)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+
+
+async def test_concurrent_polls_get_exactly_one_answer_per_esim(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    """25 eSIMs polled 20 times each, all at once, through a pool of 4 Redis connections: the
+    pool makes requests wait instead of failing open, so exactly 25 polls are answered."""
+    async with sandbox(database_url, clock, make_partner, redis_pool_size=4) as box:
+        sims = (await box.partner.order(KALLUR, quantity=25))["sims"]
+        polls = [box.usage(sim["iccid"]) for sim in sims for _ in range(20)]
+        statuses = Counter(response.status_code for response in await asyncio.gather(*polls))
+        assert statuses == {200: 25, 429: 475}
+        metrics = (await box.client.get("/metrics")).text
+        line = next(
+            x for x in metrics.splitlines() if x.startswith("esimhub_rate_limiter_failures_total")
+        )
+        assert float(line.split()[-1]) == 0
 
 
 # -- two server processes, one Redis ------------------------------------------------------------
@@ -249,3 +310,76 @@ def test_two_server_processes_sharing_redis_enforce_one_limit(
     other = httpx.get(f"{second}/v2/sims/{iccid}/usage", headers=headers)
     assert other.status_code == 429
     assert 895 <= int(other.headers["retry-after"]) <= 900
+
+
+# -- our own Redis, stopped and restarted -------------------------------------------------------
+
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@contextmanager
+def own_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server of this test's own on ``port`` (never the shared one), keeping nothing."""
+    server = subprocess.Popen(  # noqa: S603 - a fixed command line
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = sync_redis.Redis(port=port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except sync_redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+async def test_the_polling_limit_holds_while_redis_stops_and_restarts_empty(
+    database_url: str,
+    clock: FrozenClock,
+    make_partner: PartnerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "REDIS_RETRY_SECONDS", 0.0)  # try Redis on every request
+    port = _free_port()
+    with own_redis(port) as server:
+        async with sandbox(
+            database_url, clock, make_partner, redis_url=f"redis://127.0.0.1:{port}/0"
+        ) as box:
+            first, second, third = (
+                sim["iccid"] for sim in (await box.partner.order(KALLUR, quantity=3))["sims"]
+            )
+            assert (await box.usage(first)).status_code == 200
+            assert (await box.usage(first)).status_code == 429
+
+            server.terminate()
+            server.wait(timeout=10)
+            assert (await box.usage(first)).status_code == 429  # counted in this process
+            assert (await box.usage(second)).status_code == 200
+            assert (await box.usage(second)).status_code == 429
+
+            with own_redis(port):  # back, and empty
+                assert (await box.usage(first)).status_code == 429
+                assert (await box.usage(second)).status_code == 429
+                assert (await box.usage(third)).status_code == 200
+                assert (await box.usage(third)).status_code == 429
