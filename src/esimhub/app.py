@@ -171,3 +171,12 @@ class ClockSyncMiddleware:
         if scope["type"] == "http":
             await self.runtime.clock_sync.refresh()
         await self.app(scope, receive, send)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn must serve the app: forwarded headers only from trusted proxies."""
+    trusted = settings.forwarded_allow_ips
+    return {
+        "proxy_headers": trusted is not None,
+        "forwarded_allow_ips": trusted or "",
+    }

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Unset: derived from each request.
     public_base_url: str | None = None
     admin_token: SecretStr | None = None
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated
+    # addresses or CIDR ranges, or "*". Unset: forwarded headers are ignored and the peer's own
+    # address is the client's (for IP allowlists and per-IP limits).
+    forwarded_allow_ips: str | None = None
     # Page size of GET /packages when the client sends no limit. Unset: the whole catalogue in one
     # page, as Airalo's packages page describes ("~3,200 packages in a single response").
     packages_default_limit: int | None = Field(default=None, gt=0)

@@ -88,7 +88,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the partner API (migrates an embedded SQLite database on first start)."""
-    from esimhub.app import create_app
+    from esimhub.app import create_app, server_options
     from esimhub.cli import demo as demo_setup
 
     settings = get_settings()
@@ -102,6 +102,6 @@ def serve(
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
         log_level=settings.log_level.lower(),
+        **server_options(settings),
     )
