@@ -119,3 +119,11 @@ def test_production_refuses_unsafe_settings() -> None:
     ).private_webhook_targets_allowed
     assert Settings(env="sandbox").clock_control_enabled is True
     assert Settings().private_webhook_targets_allowed is True
+
+
+def test_production_refuses_a_short_admin_token() -> None:
+    strong = "k" * 40
+    with pytest.raises(ValidationError, match="ESIMHUB_ADMIN_TOKEN"):
+        Settings(env="production", secret_key=strong, admin_token="x")
+    assert Settings(env="production", secret_key=strong, admin_token="a" * 32).admin_token
+    assert Settings(env="sandbox", admin_token="x").admin_token  # development and sandbox: any

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
             raise ValueError("ESIMHUB_SECRET_KEY must be at least 32 characters in production")
         if self.clock_control:
             raise ValueError("ESIMHUB_CLOCK_CONTROL cannot be enabled in production")
+        if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 32:
+            raise ValueError("ESIMHUB_ADMIN_TOKEN must be at least 32 characters in production")
         return self
 
     @property

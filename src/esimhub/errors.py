@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 INVALID_PARAMETER = "the parameter is invalid"
@@ -175,6 +176,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return render(MessageError("The method is not supported for this route.", 405))
         return render(MessageError(str(exc.detail), exc.status_code))
 
+    async def on_conflict(_: Request, exc: Exception) -> Response:
+        # a unique index refused a row another request wrote at the same moment: nothing of
+        # this request was kept, and sending it again gets a considered answer
+        return render(
+            MessageError(
+                "This request conflicts with one made at the same time; send it again.", 409
+            )
+        )
+
     app.add_exception_handler(EsimhubError, on_domain_error)
+    app.add_exception_handler(IntegrityError, on_conflict)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

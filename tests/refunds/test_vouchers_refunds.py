@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import httpx
 import pytest
 
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
 from esimhub.refunds import service
-from tests.fixtures.clients import Partnered
+from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.factories import PartnerFactory
 
 INVALID = "the parameter is invalid"
 
@@ -183,3 +186,31 @@ async def test_refund_errors(partner_api: Partnered) -> None:
         response = await partner_api.post("/v2/refund", json=body)
         assert response.status_code == 422, body
         assert response.json() == expected
+
+
+async def test_two_partners_racing_for_one_voucher_code_get_200_and_422(
+    app_client: httpx.AsyncClient, make_partner: PartnerFactory
+) -> None:
+    """The code is unique: whoever loses the race is told so, and pays nothing."""
+    racers = []
+    for name in ("First", "Second"):
+        credentials = await make_partner(name=name, balance_cents=10_000)
+        token = await get_token(app_client, credentials)
+        racers.append({"Authorization": f"Bearer {token}"})
+    body = {"amount": 10, "quantity": 1, "voucher_code": "SUMMER-2027"}
+    answers = await asyncio.gather(
+        *(app_client.post("/v2/voucher/airmoney", json=body, headers=h) for h in racers)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 422]
+    lost = next(a for a in answers if a.status_code == 422)
+    assert lost.json() == {
+        "data": {"voucher_code": "The voucher code has already been taken."},
+        "meta": {"message": "the parameter is invalid"},
+    }
+    balances = [
+        (await app_client.get("/v2/balance", headers=h)).json()["data"]["balances"][
+            "availableBalance"
+        ]["amount"]
+        for h in racers
+    ]
+    assert sorted(balances) == [90, 100]

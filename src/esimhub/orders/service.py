@@ -30,24 +30,33 @@ from esimhub.orders.schemas import OrderRequest
 ORDER_STATUSES = tuple(OrderStatus)
 
 # Sandbox partners can provoke each documented failure by ordering these ids (reference §3.5, §6.2).
-SANDBOX_TRIGGERS: dict[str, BusinessError] = {
-    "test-insufficient-balance-7days-1gb": BusinessError(
-        11, "Insufficient Airalo Credit: sandbox test package."
+SANDBOX_FAILURES: dict[str, tuple[int, str]] = {
+    "test-insufficient-balance-7days-1gb": (
+        11,
+        "Insufficient Airalo Credit: sandbox test package.",
     ),
-    "test-maintenance-mode-7days-1gb": BusinessError(
+    "test-maintenance-mode-7days-1gb": (
         13,
         "The requested operator is currently undergoing maintenance. Please try again later.",
     ),
-    "test-disabled-top-up-7days-1gb": BusinessError(
-        23, "The requested top-up has been disabled by the operator. Sandbox test package."
+    "test-disabled-top-up-7days-1gb": (
+        23,
+        "The requested top-up has been disabled by the operator. Sandbox test package.",
     ),
-    "test-not-enough-7days-1gb": BusinessError(
+    "test-not-enough-7days-1gb": (
         33,
         "Insufficient stock of eSIMs remaining: sandbox test package. "
         "Please try your request again later.",
     ),
-    "test-out-of-stock-7days-1gb": esims.OutOfStock(),
+    "test-out-of-stock-7days-1gb": (34, esims.OUT_OF_STOCK),
 }
+
+
+def refuse_sandbox_trigger(partner: PartnerPrincipal, package_id: str) -> None:
+    """A sandbox partner ordering a ``test-*`` failure package gets that failure (a new error
+    each time: a shared exception object would carry every earlier traceback)."""
+    if partner.is_sandbox and package_id in SANDBOX_FAILURES:
+        raise BusinessError(*SANDBOX_FAILURES[package_id])
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,7 @@ async def place_order(
     base_url: str,
 ) -> PlacedOrder:
     """Sell ``quantity`` eSIMs of a sim package: check, debit, record, issue — in one transaction."""
-    if partner.is_sandbox and request.package_id in SANDBOX_TRIGGERS:
-        raise SANDBOX_TRIGGERS[request.package_id]
+    refuse_sandbox_trigger(partner, request.package_id)
     package, operator = sim_package(catalogue, settings, request.package_id)
     brand = await find_brand(session, partner.id, request.brand_settings_name)
     account = await ledger.lock(session, partner.id)

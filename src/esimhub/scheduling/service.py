@@ -85,7 +85,7 @@ async def accept_async(
 ) -> ScheduledOrder:
     """Check what can be checked now (fields, package, stock, a webhook target) and queue."""
     await _webhook(session, settings, partner.id, webhook_url, head=False)
-    if not (partner.is_sandbox and request.package_id in ordering.SANDBOX_TRIGGERS):
+    if not (partner.is_sandbox and request.package_id in ordering.SANDBOX_FAILURES):
         _, operator = ordering.sim_package(catalogue, settings, request.package_id)
         await esims.check_stock(session, operator, request.quantity)
         await ordering.find_brand(session, partner.id, request.brand_settings_name)

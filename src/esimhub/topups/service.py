@@ -33,8 +33,7 @@ async def place_topup(
     clock: Clock,
 ) -> Order:
     """Add a top-up package to one of the partner's eSIMs, paid like an order of one."""
-    if partner.is_sandbox and package_id in orders.SANDBOX_TRIGGERS:
-        raise orders.SANDBOX_TRIGGERS[package_id]
+    orders.refuse_sandbox_trigger(partner, package_id)
     sim = await esims.find_sim(session, partner.id, iccid)
     if sim is None:
         raise ValidationFailed({"iccid": "The selected iccid is invalid."})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.auth.directory import PartnerPrincipal
@@ -16,6 +17,8 @@ from esimhub.ledger import service as ledger
 from esimhub.models import Package, Voucher
 from esimhub.orders import service as orders
 from esimhub.vouchers import repository
+
+CODE_TAKEN = {"voucher_code": "The voucher code has already been taken."}
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ async def buy_airmoney_vouchers(
     """
     account = await ledger.lock(session, partner.id)
     if voucher_code is not None and await repository.voucher_codes_taken(session, [voucher_code]):
-        raise ValidationFailed({"voucher_code": "The voucher code has already been taken."})
+        raise ValidationFailed(CODE_TAKEN)
     now = clock.now()
     per_voucher = amount * 100 * usage_limit
     paid = await ledger.debit(
@@ -131,5 +134,8 @@ async def buy_airmoney_vouchers(
         for code in codes
     ]
     session.add_all(vouchers)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # another partner took the code since we looked (codes are unique)
+        raise ValidationFailed(CODE_TAKEN) from None
     return vouchers
