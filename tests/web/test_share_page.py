@@ -19,7 +19,7 @@ from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.kit.clock import FrozenClock
-from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.clients import AppClient, Partnered, get_token
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.servers import LiveServer
 
@@ -141,3 +141,49 @@ def test_share_page_in_headless_chromium(
         assert page.locator("#activation-code").inner_text() == sim["matching_id"]
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         browser.close()
+
+
+def _from(app_client: httpx.AsyncClient, address: str) -> httpx.AsyncClient:
+    """Another client of the same app, from ``address``."""
+    assert isinstance(app_client, AppClient)
+    transport = httpx.ASGITransport(app=app_client.app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://esimhub.test")
+
+
+async def test_concurrent_wrong_codes_check_at_most_five(partner_api: Partnered) -> None:
+    sim = (await partner_api.order())["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    bad = {"access_code": wrong(sim["sharing"]["access_code"])}
+    answers = await asyncio.gather(*(partner_api.client.post(path, data=bad) for _ in range(200)))
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(403) == esims.SHARE_ATTEMPTS
+    assert statuses.count(429) == 200 - esims.SHARE_ATTEMPTS
+
+
+async def test_a_stranger_guessing_does_not_lock_the_owner_out(partner_api: Partnered) -> None:
+    sim = (await partner_api.order())["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    right = {"access_code": sim["sharing"]["access_code"]}
+    bad = {"access_code": wrong(sim["sharing"]["access_code"])}
+    async with _from(partner_api.client, "203.0.113.66") as stranger:
+        for _ in range(esims.SHARE_ATTEMPTS):
+            assert (await stranger.post(path, data=bad)).status_code == 403
+        assert (await stranger.post(path, data=right)).status_code == 429
+    assert (await partner_api.client.post(path, data=right)).status_code == 200
+
+
+async def test_many_guessers_together_lock_the_page_for_everyone(
+    partner_api: Partnered, clock: FrozenClock
+) -> None:
+    sim = (await partner_api.order())["sims"][0]
+    path = urlsplit(sim["sharing"]["link"]).path
+    right = {"access_code": sim["sharing"]["access_code"]}
+    bad = {"access_code": wrong(sim["sharing"]["access_code"])}
+    guessers = esims.SHARE_CEILING // esims.SHARE_ATTEMPTS
+    for number in range(guessers):
+        async with _from(partner_api.client, f"203.0.113.{number + 1}") as guesser:
+            for _ in range(esims.SHARE_ATTEMPTS):
+                assert (await guesser.post(path, data=bad)).status_code == 403
+    assert (await partner_api.client.post(path, data=right)).status_code == 429
+    clock.advance(esims.SHARE_LOCK)
+    assert (await partner_api.client.post(path, data=right)).status_code == 200

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import db
 from esimhub.kit.statuses import Supply
-from esimhub.models import Brand, Operator, Order, Sim, SimPackage
+from esimhub.models import Brand, Operator, Order, ShareAttempt, Sim, SimPackage
 
 
 async def by_iccid(session: AsyncSession, partner_id: int, iccid: str) -> Sim | None:
@@ -169,3 +170,51 @@ async def operator_by_title(session: AsyncSession, title: str) -> Operator | Non
 
 async def pool_operators(session: AsyncSession) -> Sequence[Operator]:
     return (await session.scalars(select(Operator).where(Operator.supply == Supply.POOL))).all()
+
+
+async def reserve_share_attempt(
+    session: AsyncSession, sim_id: int, client: str, *, now: datetime, limit: int
+) -> int | None:
+    """Take one of the ``limit`` code checks a client has on a share page: the number taken
+    (1..limit), or ``None`` while the page is locked for it.
+
+    The count is one conditional UPDATE, so however many guesses arrive at once, at most
+    ``limit`` are checked (PostgreSQL re-reads the row after waiting for its lock; SQLite has one
+    writer). An expired lock starts the count again.
+    """
+    await session.execute(
+        db.insert(session, ShareAttempt)
+        .values(sim_id=sim_id, client=client, failures=0, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["sim_id", "client"])
+    )
+    this = (ShareAttempt.sim_id == sim_id) & (ShareAttempt.client == client)
+    await session.execute(
+        update(ShareAttempt)
+        .where(this, ShareAttempt.locked_until <= now)
+        .values(failures=0, locked_until=None)
+    )
+    taken = await session.scalar(
+        update(ShareAttempt)
+        .where(this, ShareAttempt.locked_until.is_(None), ShareAttempt.failures < limit)
+        .values(failures=ShareAttempt.failures + 1)
+        .returning(ShareAttempt.failures)
+    )
+    return int(taken) if taken is not None else None
+
+
+async def share_lock(session: AsyncSession, sim_id: int, client: str) -> datetime | None:
+    query = select(ShareAttempt.locked_until).where(
+        ShareAttempt.sim_id == sim_id, ShareAttempt.client == client
+    )
+    return await session.scalar(query)
+
+
+async def end_share_attempts(
+    session: AsyncSession, sim_id: int, client: str, *, lock_until: datetime | None
+) -> None:
+    """After the right code (no lock: the count starts again) or the last wrong one (a lock)."""
+    await session.execute(
+        update(ShareAttempt)
+        .where(ShareAttempt.sim_id == sim_id, ShareAttempt.client == client)
+        .values(failures=0, locked_until=lock_until)
+    )

@@ -26,10 +26,12 @@ from esimhub.usage import service as usage
 OUT_OF_STOCK = (
     "The requested eSIM package is invalid or it is currently out of stock. Please try again later."
 )
-# Wrong access codes tolerated per share page before it locks, and for how long: 4-digit codes
-# must not be guessable by trying them all.
+# Wrong access codes tolerated per share page and client before it locks for that client, and
+# for how long: 4-digit codes must not be guessable by trying them all.
 SHARE_ATTEMPTS = 5
 SHARE_LOCK = timedelta(minutes=15)
+# Wrong codes from all clients together before the page locks for everyone (a distributed guess).
+SHARE_CEILING = 50
 INVENTORY_COLUMNS = ("iccid", "smdp_address", "matching_id", "confirmation_code", "imsi", "msisdn")
 
 
@@ -305,15 +307,31 @@ async def shared_sim(session: AsyncSession, share_id: str) -> Sim | None:
     return sim if sim is not None and sim.issued_at is not None else None
 
 
-async def open_share(session: AsyncSession, *, clock: Clock, sim: Sim, code: str) -> bool:
-    """Check an access code; after ``SHARE_ATTEMPTS`` misses the page locks for ``SHARE_LOCK``."""
+async def open_share(
+    session: AsyncSession, *, clock: Clock, sim: Sim, code: str, client: str
+) -> bool:
+    """Check an access code from ``client`` (the peer's address).
+
+    Each client gets ``SHARE_ATTEMPTS`` checks before the page locks for it for ``SHARE_LOCK``,
+    so a stranger holding the link locks out only themselves; past ``SHARE_CEILING`` wrong codes
+    from anywhere, the page locks for everyone.
+    """
     now = clock.now()
     if sim.share_locked_until is not None and sim.share_locked_until > now:
         raise ShareLocked(int((sim.share_locked_until - now).total_seconds()) + 1)
+    taken = await repository.reserve_share_attempt(
+        session, sim.id, client, now=now, limit=SHARE_ATTEMPTS
+    )
+    if taken is None:
+        until = await repository.share_lock(session, sim.id, client) or now + SHARE_LOCK
+        raise ShareLocked(max(1, int((until - now).total_seconds()) + 1))
     if sim.access_code is not None and signature_matches(sim.access_code, code.strip()):
+        await repository.end_share_attempts(session, sim.id, client, lock_until=None)
         return True
-    lock = now + SHARE_LOCK if sim.share_failures + 1 >= SHARE_ATTEMPTS else None
-    await repository.record_share_failure(session, sim.id, lock_until=lock)
+    if taken >= SHARE_ATTEMPTS:
+        await repository.end_share_attempts(session, sim.id, client, lock_until=now + SHARE_LOCK)
+    ceiling = now + SHARE_LOCK if sim.share_failures + 1 >= SHARE_CEILING else None
+    await repository.record_share_failure(session, sim.id, lock_until=ceiling)
     return False
 
 

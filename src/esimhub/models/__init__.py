@@ -373,6 +373,17 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class ShareAttempt(Base):
+    """Wrong access codes tried on one share page from one client address, and its lock."""
+
+    __tablename__ = "share_attempts"
+
+    sim_id: Mapped[int] = mapped_column(ForeignKey("sims.id", ondelete="CASCADE"), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+
+
 class MailMessage(Base):
     """Mail to end users: kept here, and sent through SMTP when one is configured."""
 

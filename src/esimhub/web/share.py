@@ -91,7 +91,11 @@ async def _open(
     context: dict[str, Any] = {**_branding(brand), "action": request.url.path}
     try:
         opened = await esims.open_share(
-            session, clock=clock, sim=sim, code=code if isinstance(code, str) else ""
+            session,
+            clock=clock,
+            sim=sim,
+            code=code if isinstance(code, str) else "",
+            client=request.client.host if request.client else "unknown",
         )
     except ShareLocked as locked:
         context["error"] = "Too many wrong codes. Wait a few minutes, then try again."
