@@ -23,6 +23,12 @@ class Settings(BaseSettings):
 
     env: Environment = "development"
     database_url: str = Field(default_factory=default_database_url)
+    # PostgreSQL connections each process keeps (no overflow), how long a request waits for a
+    # free one, and how long a money write waits for its partner's lock: past either wait the
+    # request answers 503 with Retry-After instead of queueing without end.
+    database_pool_size: int = Field(default=20, ge=1)
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_lock_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
     # Every key esimhub writes to Redis starts with this, so one Redis can serve several
     # deployments (or test runs) side by side.

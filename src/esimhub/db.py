@@ -24,10 +24,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from esimhub.config import Settings
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 20,
+    pool_timeout: float = 5.0,
+    lock_timeout: float = 5.0,
+) -> AsyncEngine:
+    """An engine for ``database_url``. On PostgreSQL: a fixed pool of ``pool_size`` connections
+    waited for at most ``pool_timeout`` seconds, and statements that give up waiting for a row
+    lock after ``lock_timeout`` seconds (both then answer 503, see ``errors``)."""
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url, connect_args={"timeout": 30})
 
@@ -40,7 +51,23 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(database_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"lock_timeout": str(round(lock_timeout * 1000))}},
+    )
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        lock_timeout=settings.database_lock_timeout_seconds,
+    )
 
 
 def insert(session: AsyncSession, table: Any) -> Any:

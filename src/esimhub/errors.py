@@ -6,14 +6,18 @@ such as unknown routes or malformed requests) to a response in one place.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("esimhub")
 
 INVALID_PARAMETER = "the parameter is invalid"
 RESOURCE_NOT_FOUND = "messages.resource_not_found"
@@ -124,6 +128,23 @@ class TooManyAttempts(EsimhubError):
         }
 
 
+class Busy(MessageError):
+    """503: no database connection or lock came free in time. Nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__("The server is busy; try again in a moment.", 503)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
+
+
+def waited_too_long(exc: DBAPIError) -> bool:
+    """A lock wait that gave up: PostgreSQL's lock_timeout (SQLSTATE 55P03), SQLite's busy
+    timeout ("database is locked")."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code == "55P03" or "database is locked" in str(exc.orig)
+
+
 def render(error: EsimhubError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
 
@@ -185,7 +206,19 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_pool_timeout(_: Request, exc: Exception) -> Response:
+        return render(Busy())
+
+    async def on_database_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DBAPIError)
+        if waited_too_long(exc):
+            return render(Busy())
+        log.error("database error", exc_info=exc)
+        return render(EsimhubError())
+
     app.add_exception_handler(EsimhubError, on_domain_error)
     app.add_exception_handler(IntegrityError, on_conflict)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

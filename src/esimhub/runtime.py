@@ -18,7 +18,7 @@ from esimhub.auth.directory import PartnerDirectory
 from esimhub.catalogue.cache import CatalogueCache
 from esimhub.clock.tasks import ClockSync
 from esimhub.config import Settings
-from esimhub.db import create_engine, create_sessionmaker
+from esimhub.db import create_sessionmaker, engine_for
 from esimhub.kit.clock import Clock
 from esimhub.limits import RateLimiter
 from esimhub.metrics import Metrics
@@ -42,7 +42,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         clock = clock or Clock()
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         sessionmaker = create_sessionmaker(engine)
         redis = None
         if settings.redis_url:

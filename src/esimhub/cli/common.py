@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from esimhub import db
 from esimhub.clock.service import stored_offset
 from esimhub.config import Settings, get_settings
-from esimhub.db import create_engine, create_sessionmaker
+from esimhub.db import create_sessionmaker, engine_for
 from esimhub.kit.clock import Clock
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ errors = Console(stderr=True)
 @asynccontextmanager
 async def transaction(settings: Settings | None = None) -> AsyncIterator[AsyncSession]:
     """One session, committed if the block succeeds and rolled back if it raises."""
-    engine = create_engine((settings or get_settings()).database_url)
+    engine = engine_for(settings or get_settings())
     try:
         async with db.transaction(create_sessionmaker(engine)) as session:
             yield session

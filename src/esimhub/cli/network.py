@@ -20,7 +20,7 @@ from esimhub.cli.common import clock, console, errors, run
 from esimhub.clock.service import ClockBackwards, ClockControlDisabled, stored_offset
 from esimhub.clock.tasks import move_and_settle, read_offset
 from esimhub.config import get_settings
-from esimhub.db import create_engine, create_sessionmaker
+from esimhub.db import create_sessionmaker, engine_for
 from esimhub.kit.clock import Clock, format_datetime, parse_duration
 from esimhub.kit.statuses import PackageStatus
 from esimhub.network import service as network
@@ -156,7 +156,7 @@ def _devices(iccids: Sequence[str]) -> list[Device]:
 
 async def _simulate(sims: int, speed: float, duration: float | None, tick: float) -> list[Device]:
     settings = get_settings()
-    engine = create_engine(settings.database_url)
+    engine = engine_for(settings)
     sessionmaker = create_sessionmaker(engine)
     rng = random.Random()
     system = Clock()
@@ -230,7 +230,7 @@ def _move(**how: object) -> None:
     settings = get_settings()
 
     async def main() -> tuple[datetime, int]:
-        engine = create_engine(settings.database_url)
+        engine = engine_for(settings)
         try:
             sessionmaker = create_sessionmaker(engine)
             system = Clock(await read_offset(sessionmaker))
