@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # mail is kept in the database for `esimhub mail list`.
     smtp_url: SecretStr | None = None
     mail_from: str = "esimhub <no-reply@esimhub.test>"
+    # Sending a message: tries before it is marked failed (1, 2, 4, 8 ... minutes apart).
+    mail_attempts: int = Field(default=5, ge=1)
     # The usage polling limit (docs/compatibility.md): "classic" once per eSIM per 15 minutes on
     # usage and package history, as documented until 2025; "current" 10/min per eSIM + 5/s per
     # partner with a server-side usage cache; "off".

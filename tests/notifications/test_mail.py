@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import Message
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy import select
 from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import MailMessage
+from esimhub.notifications import service as mail
+from esimhub.worker import Worker
 from tests.fixtures.clients import ClientFactory, get_token
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import PartnerFactory
@@ -87,3 +90,71 @@ async def test_share_email_is_sent_with_links_and_pdf(
         stored = (await session.scalars(select(MailMessage))).one()
         assert stored.status == "sent"
         assert stored.sent_at == clock.now()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port  # nothing listens once the socket is closed
+
+
+async def _stored(database_url: str) -> MailMessage:
+    async with transaction(make_settings(database_url)) as session:
+        return (await session.scalars(select(MailMessage))).one()
+
+
+async def test_a_failed_mail_is_retried_with_backoff_and_can_be_resent(
+    database_url: str,
+    clock: FrozenClock,
+    client_for: ClientFactory,
+    make_partner: PartnerFactory,
+    smtp_server: tuple[int, Inbox],
+) -> None:
+    port, inbox = smtp_server
+    credentials = await make_partner(balance_cents=10_000)
+    down = f"smtp://127.0.0.1:{_closed_port()}"
+    async with client_for(smtp_url=down, mail_attempts=3) as client:
+        token = await get_token(client, credentials)
+        ordered = await client.post(
+            "/v2/orders",
+            json={
+                "package_id": "merhaba-7days-1gb",
+                "quantity": 1,
+                "to_email": "traveller@example.com",
+                "sharing_option": ["link"],
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert ordered.status_code == 200  # the order stands whatever the mail server does
+        first = await _stored(database_url)
+        assert (first.status, first.attempts) == ("queued", 1)
+        assert first.error is not None
+        assert first.due_at == clock.now() + timedelta(minutes=1)
+
+        worker = Worker(client.app.state.runtime)
+        try:
+            await worker.run_once()  # not due yet: nothing is tried
+            assert (await _stored(database_url)).attempts == 1
+            clock.advance(timedelta(minutes=1))
+            await worker.run_once()
+            second = await _stored(database_url)
+            assert (second.status, second.attempts) == ("queued", 2)
+            assert second.due_at == clock.now() + timedelta(minutes=2)
+            clock.advance(timedelta(minutes=2))
+            await worker.run_once()
+            assert (await _stored(database_url)).status == "failed"
+        finally:
+            await worker.aclose()
+    assert inbox.messages == []
+
+    async with transaction(make_settings(database_url)) as session:
+        await mail.resend(session, first.id, now=clock.now())
+    async with client_for(smtp_url=f"smtp://127.0.0.1:{port}") as client:
+        worker = Worker(client.app.state.runtime)
+        try:
+            assert (await worker.run_once()).mail == 1
+        finally:
+            await worker.aclose()
+    assert [recipients for recipients, _ in inbox.messages] == [["traveller@example.com"]]
+    assert (await _stored(database_url)).status == "sent"

@@ -143,3 +143,18 @@ def list_mail(
             message.subject,
         )
     console.print(table)
+
+
+@mail_app.command("resend")
+def resend_mail(message_id: int) -> None:
+    """Queue a message again (a failed one, say); the worker sends it on its next pass."""
+
+    async def work(session: AsyncSession) -> MailMessage:
+        return await mail.resend(session, message_id, now=clock().now())
+
+    try:
+        message = run(work)
+    except mail.MailNotFound:
+        errors.print(f"[red]No message {message_id}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"Message #{message.id} to {message.to_address} queued again.")

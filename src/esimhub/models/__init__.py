@@ -402,6 +402,11 @@ class MailMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # sending: tried ``attempts`` times, next try at ``due_at``, held by a worker until
+    # ``leased_until``
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    leased_until: Mapped[datetime | None]
 
 
 class UsageRecord(Base):

@@ -1,16 +1,19 @@
-"""Speaking SMTP: a stored message (and the QR PDFs it attaches) sent through ESIMHUB_SMTP_URL."""
+"""Speaking SMTP (asynchronously, aiosmtplib): a stored message and the QR PDFs it attaches,
+sent through ESIMHUB_SMTP_URL."""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
 from email.message import EmailMessage
 from email.utils import getaddresses
 from urllib.parse import unquote, urlsplit
 
+import aiosmtplib
+
 from esimhub.config import Settings
 from esimhub.kit import qr
 from esimhub.models import MailMessage
+
+TIMEOUT_SECONDS = 30
 
 
 class MailError(Exception):
@@ -34,24 +37,23 @@ def compose(settings: Settings, message: MailMessage, pdfs: dict[str, bytes]) ->
     return email
 
 
-async def send(settings: Settings, message: MailMessage, pdfs: dict[str, bytes]) -> None:
-    assert settings.smtp_url is not None
-    email = compose(settings, message, pdfs)
-    try:
-        await asyncio.to_thread(_send, settings.smtp_url.get_secret_value(), email)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"{exc.__class__.__name__}: {exc}") from exc
-
-
-def _send(url: str, email: EmailMessage) -> None:
+async def send(url: str, email: EmailMessage) -> None:
+    """Send through ``smtp://``, ``smtp+starttls://`` or ``smtps://`` (user and password in the
+    URL); raises ``MailError``."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "localhost", parts.port
     secure = parts.scheme == "smtps"
-    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with client_class(host, port or (465 if secure else 25), timeout=30) as client:
-        if parts.scheme == "smtp+starttls":
-            client.starttls()
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
-        headers = [str(email["To"]), *(str(cc) for cc in email.get_all("Cc") or [])]
-        client.send_message(email, to_addrs=[a for _, a in getaddresses(headers) if a])
+    headers = [str(email["To"]), *(str(cc) for cc in email.get_all("Cc") or [])]
+    try:
+        await aiosmtplib.send(
+            email,
+            hostname=parts.hostname or "localhost",
+            port=parts.port or (465 if secure else 25),
+            use_tls=secure,
+            start_tls=parts.scheme == "smtp+starttls",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password or "") if parts.username else None,
+            recipients=[address for _, address in getaddresses(headers) if address],
+            timeout=TIMEOUT_SECONDS,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise MailError(f"{exc.__class__.__name__}: {exc}") from exc

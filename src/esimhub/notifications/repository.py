@@ -130,19 +130,25 @@ async def deliveries(session: AsyncSession, event_id: int) -> list[WebhookDelive
 # -- mail -------------------------------------------------------------------------------------
 
 
-async def claim_mail(session: AsyncSession, limit: int) -> Sequence[MailMessage]:
-    """Mark up to ``limit`` queued messages ``sending`` and return them, oldest first."""
-    claimed = await shared.claim(
+async def lease_mail(
+    session: AsyncSession, *, now: datetime, seconds: int, limit: int
+) -> Sequence[MailMessage]:
+    """Lease the queued messages that are due (oldest first) to this worker, and load them."""
+    leased = await shared.lease(
         session,
         MailMessage,
         MailMessage.status == MailStatus.QUEUED,
-        order_by=(MailMessage.id,),
+        now=now,
+        seconds=seconds,
         limit=limit,
-        values={"status": MailStatus.SENDING},
     )
+    return await mail_by_id(session, leased)
+
+
+async def mail_by_id(session: AsyncSession, message_ids: Sequence[int]) -> Sequence[MailMessage]:
     query = (
         select(MailMessage)
-        .where(MailMessage.id.in_(claimed))
+        .where(MailMessage.id.in_(list(message_ids)))
         .order_by(MailMessage.id)
         .execution_options(populate_existing=True)
     )

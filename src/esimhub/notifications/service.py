@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -322,6 +323,7 @@ def queue_mail(
         attachments=list(attachments),
         status=MailStatus.QUEUED,
         created_at=at,
+        due_at=at,
     )
     session.add(message)
     return message
@@ -331,28 +333,64 @@ async def messages(session: AsyncSession, *, status: str | None = None) -> Seque
     return await repository.mail(session, status=status)
 
 
-async def send_queued_mail(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
-    """Send every queued message through SMTP (or mark it kept when none is configured).
+@dataclass(frozen=True)
+class OutgoingMail:
+    message_id: int
+    email: EmailMessage
 
-    The messages are claimed first (``sending``, with ``SKIP LOCKED`` on PostgreSQL; SQLite's one
-    writer serialises the claim), so concurrent senders never send one twice. The status is
-    only visible at commit: a crash rolls the claim back and the messages stay queued.
+
+async def claim_mail(
+    session: AsyncSession, *, settings: Settings, now: datetime, lease: int
+) -> list[OutgoingMail]:
+    """Lease the messages due to be sent and compose them (QR PDFs rendered from their eSIMs).
+
+    Without ``ESIMHUB_SMTP_URL`` they are marked ``kept`` instead, for ``esimhub mail list``.
     """
-    sent = 0
-    for message in await repository.claim_mail(session, limit=100):
+    outgoing: list[OutgoingMail] = []
+    for message in await repository.lease_mail(session, now=now, seconds=lease, limit=100):
         if settings.smtp_url is None:
-            message.status = MailStatus.KEPT
+            message.status, message.leased_until = MailStatus.KEPT, None
             continue
         pdfs = {}
         for attachment in message.attachments:
             sim = await repository.sim(session, int(attachment["sim_id"]))
             if sim is not None:
                 pdfs[str(attachment["filename"])] = mail.qr_pdf(sim.smdp_address, sim.matching_id)
-        try:
-            await mail.send(settings, message, pdfs)
-        except mail.MailError as exc:
-            message.status, message.error = MailStatus.FAILED, str(exc)
-        else:
+        outgoing.append(OutgoingMail(message.id, mail.compose(settings, message, pdfs)))
+    return outgoing
+
+
+async def record_mail(
+    session: AsyncSession, outcomes: dict[int, str | None], *, settings: Settings, now: datetime
+) -> int:
+    """Record each attempt (``None``: sent, else the error); a failure is tried again 1, 2, 4 ...
+    minutes later, up to ``ESIMHUB_MAIL_ATTEMPTS``. Returns how many were sent."""
+    sent = 0
+    for message in await repository.mail_by_id(session, list(outcomes)):
+        error = outcomes[message.id]
+        message.attempts += 1
+        message.leased_until = None
+        if error is None:
             message.status, message.sent_at, message.error = MailStatus.SENT, now, None
             sent += 1
+        elif message.attempts >= settings.mail_attempts:
+            message.status, message.error = MailStatus.FAILED, error
+        else:
+            message.error = error
+            message.due_at = now + timedelta(minutes=2 ** (message.attempts - 1))
     return sent
+
+
+class MailNotFound(ValueError):
+    pass
+
+
+async def resend(session: AsyncSession, message_id: int, *, now: datetime) -> MailMessage:
+    """Queue a message again, at once, with a fresh set of attempts."""
+    found = await repository.mail_by_id(session, [message_id])
+    if not found:
+        raise MailNotFound(f"no message {message_id}")
+    message = found[0]
+    message.status, message.attempts, message.error = MailStatus.QUEUED, 0, None
+    message.due_at, message.leased_until = now, None
+    return message

@@ -14,7 +14,7 @@ from esimhub import db
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 from esimhub.kit.statuses import EventStatus
-from esimhub.notifications import repository, service
+from esimhub.notifications import mail, repository, service
 
 
 async def claim(
@@ -88,6 +88,26 @@ async def push_now(
 async def send_mail(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
 ) -> int:
-    """Send what the mail queue holds; how many messages went out."""
+    """Send what the mail queue holds; how many messages went out.
+
+    One transaction leases and composes, SMTP is spoken outside any transaction (it never holds
+    a database lock), one transaction records the outcomes. A worker that dies in between lets
+    its messages go when the lease ends: a message may then be sent twice, never lost.
+    """
     async with db.transaction(sessionmaker) as session:
-        return await service.send_queued_mail(session, settings=settings, now=clock.now())
+        outgoing = await service.claim_mail(
+            session, settings=settings, now=clock.now(), lease=settings.webhook_lease_seconds
+        )
+    if not outgoing or settings.smtp_url is None:
+        return 0
+    url = settings.smtp_url.get_secret_value()
+    outcomes: dict[int, str | None] = {}
+    for item in outgoing:
+        try:
+            await mail.send(url, item.email)
+        except mail.MailError as exc:
+            outcomes[item.message_id] = str(exc)
+        else:
+            outcomes[item.message_id] = None
+    async with db.transaction(sessionmaker) as session:
+        return await service.record_mail(session, outcomes, settings=settings, now=clock.now())
