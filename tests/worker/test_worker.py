@@ -11,15 +11,17 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
-from esimhub.kit.clock import Clock
+from esimhub.kit.clock import Clock, FrozenClock
 from esimhub.models import OutboxEvent
 from esimhub.notifications import service as webhooks
+from esimhub.notifications import tasks as notifications
 from esimhub.runtime import Runtime
 from esimhub.worker import Worker
 from tests.fixtures.database import make_settings
@@ -133,3 +135,31 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
         second.wait(timeout=10)
     delivered = Counter(p.headers["x-esimhub-event-id"] for p in hook.posts())
     assert set(delivered) == expected  # every event arrived, at least once
+
+
+async def test_attempts_are_used_up_even_by_workers_that_die_mid_delivery(
+    database_url: str, make_partner: PartnerFactory, hook: Receiver
+) -> None:
+    """Each attempt is counted when it starts: workers that keep dying between leasing an
+    event and recording its delivery cannot send it without end."""
+    settings = make_settings(database_url, webhook_attempts=3, webhook_lease_seconds=60)
+    await _events(settings, make_partner, hook.url, 1)
+    clock = FrozenClock(Clock().now())
+    runtime = Runtime.create(settings, clock)
+    try:
+        for _ in range(settings.webhook_attempts):
+            # a worker leases and prepares the event, then dies before it POSTs
+            leased = await notifications.claim(runtime.sessionmaker, clock=clock, lease=60)
+            assert len(leased) == 1
+            async with transaction(settings) as session:
+                await webhooks.prepare(session, settings, leased, clock.now())
+            clock.advance(timedelta(seconds=61))  # its lease runs out
+        worker = Worker(runtime)
+        try:
+            tally = await worker.run_once()
+        finally:
+            await worker.aclose()
+    finally:
+        await runtime.aclose()
+    assert tally.events == {"failed": 1}
+    assert hook.posts() == []

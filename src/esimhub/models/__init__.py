@@ -457,7 +457,10 @@ class OutboxEvent(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)  # next attempt
     created_at: Mapped[datetime]
     target_url: Mapped[str | None] = mapped_column(Text)  # overrides the subscription
+    # counted when an attempt starts, so a worker dying mid-delivery still uses one up;
+    # ``attempt_base`` is where the count stood at the last replay (which grants a fresh set)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempt_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # a worker holds the event until then; a worker that dies lets it go when the lease ends
     leased_until: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]

@@ -161,8 +161,10 @@ async def deliveries(session: AsyncSession, event: OutboxEvent) -> list[WebhookD
 
 
 async def replay(session: AsyncSession, event: OutboxEvent, now: datetime) -> None:
-    """Deliver the event again (whatever happened to it), at once."""
+    """Deliver the event again (whatever happened to it), at once, with a fresh set of
+    attempts."""
     event.status, event.due_at, event.leased_until = EventStatus.PENDING, now, None
+    event.attempt_base = event.attempts
 
 
 # -- delivery ---------------------------------------------------------------------------------
@@ -224,6 +226,11 @@ async def prepare(
         if event.status != EventStatus.PENDING:
             statuses[event.id] = event.status
             continue
+        if event.attempts - event.attempt_base >= settings.webhook_attempts:
+            # every attempt was started and none recorded: workers died delivering it
+            event.status, event.leased_until = EventStatus.FAILED, None
+            statuses[event.id] = event.status
+            continue
         partner = by_id.get(event.partner_id or 0)
         email = subscriptions.get((event.partner_id or 0, EMAIL_TYPES.get(event.kind, "")))
         if partner is not None and email is not None and event.attempts == 0:
@@ -240,6 +247,7 @@ async def prepare(
             event.status, event.leased_until = EventStatus.SKIPPED, None
             statuses[event.id] = event.status
             continue
+        event.attempts += 1  # counted now, committed before the POST: a crash still uses it
         secret = partner_secret(settings.secret_key.get_secret_value(), partner.secret_salt)
         body = signing.encode(event.payload)
         headers = {
@@ -248,7 +256,7 @@ async def prepare(
             "User-Agent": f"esimhub-webhooks/{__version__}",
             "X-Esimhub-Event-Id": event.event_id,
             "X-Esimhub-Event": event.kind,
-            "X-Esimhub-Attempt": str(event.attempts + 1),
+            "X-Esimhub-Attempt": str(event.attempts),
         }
         prepared[event.id] = Prepared(url, body, headers)
     return prepared, statuses
@@ -265,7 +273,6 @@ async def record(
     statuses: dict[int, str] = {}
     for event_id, (ready, outcome) in attempts.items():
         event = locked[event_id]
-        event.attempts += 1
         session.add(
             WebhookDelivery(
                 event_id=event.id,
@@ -282,7 +289,7 @@ async def record(
         event.leased_until = None
         if outcome.ok:
             event.status, event.delivered_at = EventStatus.DELIVERED, now
-        elif event.attempts >= settings.webhook_attempts:
+        elif event.attempts - event.attempt_base >= settings.webhook_attempts:
             event.status = EventStatus.FAILED
         else:
             event.due_at = now + timedelta(seconds=settings.retry_delay(event.attempts))
