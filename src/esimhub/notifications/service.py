@@ -194,8 +194,14 @@ async def post(
     attempt, so one bad event cannot fail or hold up the rest of its batch."""
     started = time.perf_counter()
     try:
-        await targets.check(url, settings)
-        response = await client.post(url, content=body, headers=headers)
+        target = await targets.pin(url, settings)
+        options = target.request_options()
+        response = await client.post(
+            target.url,
+            content=body,
+            headers={**headers, **options.pop("headers", {})},
+            **options,
+        )
     except targets.TargetRefused as exc:
         return Outcome(False, None, None, str(exc), 0)
     except Exception as exc:

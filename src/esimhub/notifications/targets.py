@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -46,22 +48,64 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-async def check(url: str, settings: Settings) -> None:
-    """Refuse malformed URLs, and private/loopback targets unless the deployment allows them."""
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+async def resolve(host: str) -> list[IpAddress]:
+    """Every address ``host`` resolves to (an address literal resolves to itself)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery connects: ``url``, and when it was pinned to a checked address, the
+    name to send as ``Host`` and to verify TLS against."""
+
+    url: str
+    host_header: str | None = None
+    tls_name: str | None = None
+
+    def request_options(self) -> dict[str, Any]:
+        if self.host_header is None:
+            return {}
+        return {
+            "headers": {"Host": self.host_header},
+            "extensions": {"sni_hostname": self.tls_name},
+        }
+
+
+async def pin(url: str, settings: Settings) -> Target:
+    """Check ``url`` and decide where to connect. In production the host is resolved once, every
+    address it resolves to must be public, and the connection goes to the checked address: a
+    name that resolves to a public address for the check and to a private one for the connection
+    (DNS rebinding) reaches nothing private."""
     host = _check_syntax(url)
     if settings.private_webhook_targets_allowed:
-        return
+        return Target(url)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
+        addresses = await resolve(host)
+    except (OSError, UnicodeError):
         raise TargetRefused(f"The webhook url host {host} does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    for address in addresses:
         if not is_public(address):
             raise TargetRefused(
                 f"The webhook url resolves to a private address ({address}); "
                 "set ESIMHUB_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true to allow it."
             )
+    if not addresses:
+        raise TargetRefused(f"The webhook url host {host} does not resolve.")
+    parsed = httpx.URL(url)
+    return Target(
+        str(parsed.copy_with(host=str(addresses[0]))),
+        host_header=parsed.netloc.decode("ascii"),
+        tls_name=parsed.host,
+    )
+
+
+async def check(url: str, settings: Settings) -> None:
+    """Refuse malformed URLs, and private/loopback targets unless the deployment allows them."""
+    await pin(url, settings)
 
 
 async def answers_head(url: str, settings: Settings) -> None:
