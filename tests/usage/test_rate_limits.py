@@ -4,11 +4,9 @@ failing open."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +24,7 @@ from tests.fixtures.clients import get_token
 from tests.fixtures.database import REDIS_URL, redis_key_prefix
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import Sandbox, sandbox
+from tests.fixtures.servers import server_processes
 
 KALLUR = "kallur-digital-7days-1gb"
 TOO_MANY = {"message": "Too Many Attempts."}
@@ -255,41 +254,12 @@ def _free_port() -> int:
 @pytest.fixture
 def two_servers(database_url: str) -> Iterator[list[str]]:
     env = {
-        **os.environ,
         "ESIMHUB_DATABASE_URL": database_url,
         "ESIMHUB_REDIS_URL": REDIS_URL,
         "ESIMHUB_REDIS_KEY_PREFIX": redis_key_prefix(),
-        "ESIMHUB_LOG_LEVEL": "WARNING",
-        "ESIMHUB_SWEEP_SECONDS": "0",
     }
-    ports = [_free_port(), _free_port()]
-    servers = [
-        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "esimhub", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 30
-        for url, server in zip(urls, servers, strict=True):
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"server did not start: {server.stderr}")
-                time.sleep(0.1)
-        yield urls
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+    with server_processes(2, **env) as servers:
+        yield [server.url for server in servers]
 
 
 def test_two_server_processes_sharing_redis_enforce_one_limit(
