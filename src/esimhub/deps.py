@@ -26,14 +26,10 @@ async def get_clock(request: Request) -> Clock:
     return clock
 
 
-def public_base_url(request: Request) -> str:
+async def get_base_url(request: Request) -> str:
     """The absolute URL clients reach us on: configured, or the one this request came in on."""
     configured: str | None = request.app.state.runtime.settings.public_base_url
     return (configured or str(request.base_url)).rstrip("/")
-
-
-async def get_base_url(request: Request) -> str:
-    return public_base_url(request)
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:

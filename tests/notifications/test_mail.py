@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -21,6 +20,7 @@ from esimhub.worker import Worker
 from tests.fixtures.clients import ClientFactory, get_token
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.servers import free_port
 
 
 class Inbox:
@@ -34,9 +34,7 @@ class Inbox:
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -92,13 +90,6 @@ async def test_share_email_is_sent_with_links_and_pdf(
         assert stored.sent_at == clock.now()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port  # nothing listens once the socket is closed
-
-
 async def _stored(database_url: str) -> MailMessage:
     async with transaction(make_settings(database_url)) as session:
         return (await session.scalars(select(MailMessage))).one()
@@ -113,7 +104,7 @@ async def test_a_failed_mail_is_retried_with_backoff_and_can_be_resent(
 ) -> None:
     port, inbox = smtp_server
     credentials = await make_partner(balance_cents=10_000)
-    down = f"smtp://127.0.0.1:{_closed_port()}"
+    down = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     async with client_for(smtp_url=down, mail_attempts=3) as client:
         token = await get_token(client, credentials)
         ordered = await client.post(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from tests.fixtures.clients import get_token
 from tests.fixtures.database import REDIS_URL, redis_key_prefix
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import Sandbox, sandbox
-from tests.fixtures.servers import server_processes
+from tests.fixtures.servers import free_port, server_processes
 
 KALLUR = "kallur-digital-7days-1gb"
 TOO_MANY = {"message": "Too Many Attempts."}
@@ -244,13 +243,6 @@ async def test_concurrent_polls_get_exactly_one_answer_per_esim(
 # -- two server processes, one Redis ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_servers(database_url: str) -> Iterator[list[str]]:
     env = {
@@ -331,7 +323,7 @@ async def test_the_polling_limit_holds_while_redis_stops_and_restarts_empty(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(limits, "REDIS_RETRY_SECONDS", 0.0)  # try Redis on every request
-    port = _free_port()
+    port = free_port()
     with own_redis(port) as server:
         async with sandbox(
             database_url, clock, make_partner, redis_url=f"redis://127.0.0.1:{port}/0"

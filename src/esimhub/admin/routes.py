@@ -17,6 +17,7 @@ from esimhub.catalogue import service as catalogue
 from esimhub.clock.service import ClockBackwards
 from esimhub.clock.tasks import move_and_settle
 from esimhub.db import SessionDep
+from esimhub.deps import BaseUrl, ClockDep
 from esimhub.errors import NotFound, ValidationFailed
 from esimhub.kit.clock import parse_duration
 from esimhub.kit.forms import read_body
@@ -136,11 +137,10 @@ async def import_catalogue(
 
 @router.get("/catalogue")
 async def export_catalogue(
-    request: Request, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
+    _: AdminAccess, session: SessionDep, clock: ClockDep, base: BaseUrl
 ) -> dict[str, Any]:
     """The catalogue as a full ``GET /v2/packages`` body."""
-    base = (runtime.settings.public_base_url or str(request.base_url)).rstrip("/")
-    return await catalogue.export_catalogue(session, clock=runtime.clock, base_url=base)
+    return await catalogue.export_catalogue(session, clock=clock, base_url=base)
 
 
 # -- usage feed, network, clock ---------------------------------------------------------------
