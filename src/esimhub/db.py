@@ -27,6 +27,10 @@ from sqlalchemy.ext.asyncio import (
 from esimhub.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Each SQLite connection keeps a page cache of its own (2 MiB by default) that fills as the file
+# grows; bounded here so the pool's memory is pool_size x 512 KiB, whatever the database's size.
+# Pages not cached are read from the operating system's file cache, which all connections share.
+SQLITE_CACHE_KIB = 512
 
 
 def create_engine(
@@ -40,7 +44,15 @@ def create_engine(
     waited for at most ``pool_timeout`` seconds, and statements that give up waiting for a row
     lock after ``lock_timeout`` seconds (both then answer 503, see ``errors``)."""
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        # A fixed pool: each SQLite connection is a thread of its own (aiosqlite) with its own
+        # page cache, so an overflow opened and closed under load churns threads and memory.
+        engine = create_async_engine(
+            database_url,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            connect_args={"timeout": 30},
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -48,6 +60,7 @@ def create_engine(
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.close()
 
         return engine

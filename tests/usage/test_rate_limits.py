@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -345,3 +346,36 @@ async def test_the_polling_limit_holds_while_redis_stops_and_restarts_empty(
                 assert (await box.usage(second)).status_code == 429
                 assert (await box.usage(third)).status_code == 200
                 assert (await box.usage(third)).status_code == 429
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+async def test_the_polling_limit_holds_through_a_redis_stall(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    """Redis frozen (SIGSTOP) for 2.5 s while 10 eSIMs are polled 5 times each at once: requests
+    give up on Redis after its 1 s socket timeout and are counted in this process instead, so
+    each eSIM still gets exactly one answer, before, during and after the stall."""
+    port = free_port()
+    with own_redis(port) as server:
+        async with sandbox(
+            database_url, clock, make_partner, redis_url=f"redis://127.0.0.1:{port}/0"
+        ) as box:
+            iccids = [
+                sim["iccid"] for sim in (await box.partner.order(KALLUR, quantity=10))["sims"]
+            ]
+            before = [(await box.usage(iccid)).status_code for iccid in iccids[:5]]
+
+            server.send_signal(signal.SIGSTOP)
+            try:
+                stalled = time.monotonic()
+                during = await asyncio.gather(*(box.usage(i) for i in iccids for _ in range(5)))
+                waited = time.monotonic() - stalled
+            finally:
+                server.send_signal(signal.SIGCONT)
+            after = [(await box.usage(iccid)).status_code for iccid in iccids]
+
+            assert before == [200] * 5
+            assert Counter(r.status_code for r in during) == {200: 5, 429: 45}
+            assert all(r.json() == TOO_MANY for r in during if r.status_code == 429)
+            assert after == [429] * 10
+            assert waited < 5  # bounded by the socket timeout, not by the stall
