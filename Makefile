@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: help run test test-fast install dev check lint format bench clean
+.PHONY: help run test test-fast install dev check lint format bench bench-load clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -39,6 +39,10 @@ format: dev  ## format and fix what ruff can
 
 bench: dev  ## the benchmarks (see bench/)
 	$(BIN)/python -m bench
+
+bench-load: dev  ## the load bench: wrk against same-run anchors, into bench/results/ (needs wrk)
+	@command -v wrk >/dev/null || { echo "the load bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.load
 
 clean:  ## remove the venv and the demo database
 	rm -rf $(VENV) esimhub.db esimhub.db-wal esimhub.db-shm

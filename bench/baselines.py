@@ -213,13 +213,14 @@ def main() -> None:
     parser.add_argument("--secret-key", default="bench-secret-key")
     args = parser.parse_args()
     database = Database(args.database_url)
-    app: Any = {
+    factories: dict[str, Callable[[], Any]] = {
         "starlette-json": json_app,
         "lookup": lambda: lookup_app(database),
         "token": lambda: token_app(database, args.secret_key),
         "order": lambda: order_app(database),
         "bytes": lambda: bytes_app(args.catalogue, args.etag),
-    }[args.kind]()
+    }
+    app = factories[args.kind]()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 

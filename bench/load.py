@@ -79,24 +79,21 @@ async def load_esims(settings: Settings, partner: PartnerCredentials, count: int
     copied = {"iccid": iccid, "share_id": "NULL", "qr_png": "NULL", "qr_svg": "NULL"}
     sim_columns = [c.name for c in Sim.__table__.columns if c.name != "id"]
     package_columns = [c.name for c in SimPackage.__table__.columns if c.name != "id"]
+    # column names come from our own models, not from input
+    copy_sims = (
+        f"INSERT INTO sims ({', '.join(sim_columns)}) SELECT "  # noqa: S608
+        + ", ".join(copied.get(c, f"t.{c}") for c in sim_columns)
+        + f" FROM ({series}) AS numbers, sims AS t WHERE t.id = :template"
+    )
+    copy_packages = (
+        f"INSERT INTO sim_packages ({', '.join(package_columns)}) SELECT "  # noqa: S608
+        + ", ".join("s.id" if c == "sim_id" else f"p.{c}" for c in package_columns)
+        + " FROM sims AS s, sim_packages AS p"
+        " WHERE p.sim_id = :template AND s.iccid LIKE '8988%' AND s.id <> :template"
+    )
     async with transaction(settings) as session:
-        await session.execute(
-            text(
-                f"INSERT INTO sims ({', '.join(sim_columns)}) SELECT "
-                + ", ".join(copied.get(c, f"t.{c}") for c in sim_columns)
-                + f" FROM ({series}) AS numbers, sims AS t WHERE t.id = :template"
-            ),
-            {"count": count - 1, "template": template.id},
-        )
-        await session.execute(
-            text(
-                f"INSERT INTO sim_packages ({', '.join(package_columns)}) SELECT "
-                + ", ".join("s.id" if c == "sim_id" else f"p.{c}" for c in package_columns)
-                + " FROM sims AS s, sim_packages AS p"
-                " WHERE p.sim_id = :template AND s.iccid LIKE '8988%' AND s.id <> :template"
-            ),
-            {"template": template.id},
-        )
+        await session.execute(text(copy_sims), {"count": count - 1, "template": template.id})
+        await session.execute(text(copy_packages), {"template": template.id})
         query = text("SELECT iccid FROM sims WHERE partner_id = :p")
         rows = await session.execute(query, {"p": partner.partner_id})
         return [row[0] for row in rows]
@@ -259,8 +256,18 @@ def wrk(url: str, request: Request, seconds: float, workdir: Path) -> Run:
         }
     )
     command = [
-        "taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{round(seconds)}s",
-        "--timeout", "10s", "-s", str(script), url,
+        "taskset",
+        "-c",
+        LOAD_CPU,
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{round(seconds)}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     out = done.stdout
@@ -354,8 +361,10 @@ def report(results: list[tuple[Row, Run, Run]], args: argparse.Namespace) -> str
     ]
     for row, ours, theirs in results:
         ratio = ours.rps / max(theirs.rps, 1)
-        target = "" if row.target is None else f"≥ {row.target}× " + (
-            "met" if ratio >= row.target else "**missed**"
+        target = (
+            ""
+            if row.target is None
+            else f"≥ {row.target}× " + ("met" if ratio >= row.target else "**missed**")
         )
         lines.append(
             f"| {row.name} | {ours.rps:,.0f} | {ours.p50_ms:.1f} | {ours.p99_ms:.1f} |"
@@ -450,13 +459,18 @@ def main() -> None:
                     Request("POST", ["/v2/token"], form_headers, form),
                     target=0.5,
                 ),
-                Row(f"POST /v2/orders quantity 1, {backend}", ours, f"FastAPI {backend} order", order),
+                Row(
+                    f"POST /v2/orders quantity 1, {backend}",
+                    ours,
+                    f"FastAPI {backend} order",
+                    order,
+                ),
             ]
             if backend == args.backends.split(",")[0]:
                 (workdir / "catalogue.json").write_bytes(catalogue_answer.content)
                 etag = catalogue_answer.headers["etag"]
                 specs["starlette bytes"] = Spec(
-                    baseline("bytes", catalogue=workdir / "catalogue.json") + ["--etag", etag],
+                    [*baseline("bytes", catalogue=workdir / "catalogue.json"), "--etag", etag],
                     health="/v2/packages",
                 )
                 size = len(catalogue_answer.content) / 1e6
@@ -474,7 +488,9 @@ def main() -> None:
                         ours,
                         "starlette bytes",
                         Request(paths=[full], headers={**auth, "If-None-Match": etag}, expect=304),
-                        Request(paths=["/v2/packages"], headers={"If-None-Match": etag}, expect=304),
+                        Request(
+                            paths=["/v2/packages"], headers={"If-None-Match": etag}, expect=304
+                        ),
                         target=0.5,
                     ),
                 ]

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
+    # One log line per request from uvicorn. Off by default: it costs every request a formatted
+    # log record, and /metrics already counts requests by route and status.
+    access_log: bool = False
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:

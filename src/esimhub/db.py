@@ -69,7 +69,8 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per request): a connection the server has
+        # dropped fails its request once (503, see ``errors``) and is replaced by the pool.
         connect_args={"server_settings": {"lock_timeout": str(round(lock_timeout * 1000))}},
     )
 
@@ -92,6 +93,21 @@ def insert(session: AsyncSession, table: Any) -> Any:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_for(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for reads of one statement: the same pool, in autocommit, so a read costs no
+    BEGIN and no COMMIT (and holds no transaction open)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def get_reader(request: Request) -> AsyncEngine:
+    reader: AsyncEngine = request.app.state.runtime.reader
+    return reader
+
+
+# For hot read paths that need one statement and no ORM session: ``async with reader.connect()``.
+ReaderDep = Annotated[AsyncEngine, Depends(get_reader)]
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

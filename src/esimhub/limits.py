@@ -228,27 +228,13 @@ def endpoint_limit(name: str, key: Callable[[Request], str]) -> Any:
     return Depends(dependency)
 
 
-class RateLimitHeaders:
-    """Pure ASGI: adds ``X-RateLimit-Limit``/``-Remaining`` to responses of limited routes,
-    as Laravel's throttle middleware does (429s carry their own, with ``Retry-After``)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_wrapper(message: Any) -> None:
-            if message["type"] == "http.response.start" and message["status"] != 429:
-                decision = scope.get("state", {}).get("rate_limit")
-                if isinstance(decision, Decision):
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        (b"x-ratelimit-limit", str(decision.limit).encode()),
-                        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
-                    ]
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+def rate_limit_headers(scope: Any) -> list[tuple[bytes, bytes]]:
+    """``X-RateLimit-Limit``/``-Remaining`` for a response of a limited route, as Laravel's
+    throttle middleware adds them (429s carry their own, with ``Retry-After``)."""
+    decision = scope.get("state", {}).get("rate_limit")
+    if not isinstance(decision, Decision):
+        return []
+    return [
+        (b"x-ratelimit-limit", str(decision.limit).encode()),
+        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+    ]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 
 class Metrics:
@@ -33,6 +31,12 @@ class Metrics:
             registry=self.registry,
         )
 
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        template = route_template(scope)
+        method = scope.get("method", "GET")
+        self.requests.labels(method, template, str(status)).inc()
+        self.latency.labels(method, template).observe(seconds)
+
     def render(self, _: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -50,32 +54,3 @@ def route_template(scope: Scope) -> str:
     if prefix in {"/v1", "/v2"} and not template.startswith(prefix + "/"):
         template = prefix + template
     return str(template)
-
-
-class MetricsMiddleware:
-    """Pure ASGI, so it adds no task switch to every request."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            template = route_template(scope)
-            method = scope.get("method", "GET")
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)

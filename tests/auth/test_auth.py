@@ -17,6 +17,7 @@ from esimhub.kit.clock import FrozenClock
 from esimhub.models import Partner
 from tests.fixtures.clients import ClientFactory, get_token
 from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.sandbox import Sandbox
 
 CREDENTIAL_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -285,3 +286,11 @@ def test_client_ids_never_look_like_command_line_options() -> None:
     ids = [new_client_id() for _ in range(2000)]  # 1 in 64 would start with "-" unchecked
     assert not [i for i in ids if i.startswith("-")]
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", i) for i in ids)
+
+
+async def test_a_token_issued_after_the_sandbox_clock_ran_ahead_is_accepted(box: Sandbox) -> None:
+    """Token times are judged on the server's clock, which a sandbox may move past real time."""
+    await box.advance("400d")
+    token = await get_token(box.client, box.partner.credentials)
+    answer = await box.client.get("/v2/balance", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from esimhub.cli.common import console
+from esimhub.cli.common import console, transaction
 from esimhub.cli.main import app
 from esimhub.config import get_settings
 from esimhub.esims.profiles import luhn_check_digit
 from esimhub.kit.clock import Clock
+from esimhub.models import LedgerEntry, Partner
 from tests.fixtures.clients import app_client
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import create_partner, place_order
@@ -138,6 +140,36 @@ def test_balance_credit_limit_and_show(database_url: str) -> None:
     assert "wire 7" in table
     missing = runner.invoke(app, ["balance", "show", "nobody"])
     assert missing.exit_code == 1
+
+
+def test_balance_verify_finds_a_ledger_entry_written_behind_the_balance(
+    database_url: str,
+) -> None:
+    created = json.loads(invoke("partner", "create", "Books Co", "--balance", "10", "--json"))
+    _post(database_url, created, {"package_id": "merhaba-7days-1gb", "quantity": 1})
+    assert "Every balance equals" in invoke("balance", "verify")
+
+    async def tamper() -> None:
+        async with transaction(make_settings(database_url)) as session:
+            partner = (
+                await session.scalars(
+                    select(Partner).where(Partner.client_id == created["client_id"])
+                )
+            ).one()
+            session.add(
+                LedgerEntry(
+                    partner_id=partner.id,
+                    amount_cents=500,
+                    kind="credit",
+                    reference="forged",
+                    created_at=Clock().now(),
+                )
+            )
+
+    asyncio.run(tamper())
+    found = runner.invoke(app, ["balance", "verify"])
+    assert found.exit_code == 1
+    assert "ledger entries add up to" in found.output
 
 
 def test_brand_inventory_refund_and_mail_commands(database_url: str, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from esimhub.cli.common import transaction
-from esimhub.models import LedgerEntry, Order, Package, Sim
+from esimhub.models import LedgerEntry, Order, Package, Partner, Sim
 from tests.fixtures.database import BACKEND, REDIS_URL, make_settings, redis_key_prefix
 from tests.fixtures.factories import PartnerCredentials, PartnerFactory
 from tests.fixtures.servers import ServerProcess, server_processes
@@ -76,16 +76,19 @@ def test_a_money_burst_from_two_processes_leaves_the_ledger_exact(
     assert statuses == {200: AFFORDABLE, 422: REQUESTS - AFFORDABLE}
     assert codes == {11: REQUESTS - AFFORDABLE}  # insufficient credit, every one of them
 
-    async def count() -> tuple[int, int, int]:
+    async def count() -> tuple[int, int, int, int]:
         async with transaction(make_settings(database_url)) as session:
             partner = credentials.partner_id
             balance = await session.scalar(
                 select(func.sum(LedgerEntry.amount_cents)).where(LedgerEntry.partner_id == partner)
             )
+            maintained = await session.scalar(
+                select(Partner.balance_cents).where(Partner.id == partner)
+            )
             orders = await session.scalar(
                 select(func.count(Order.id)).where(Order.partner_id == partner)
             )
             sims = await session.scalar(select(func.count(Sim.id)).where(Sim.partner_id == partner))
-            return int(balance or 0), int(orders or 0), int(sims or 0)
+            return int(balance or 0), int(maintained or 0), int(orders or 0), int(sims or 0)
 
-    assert asyncio.run(count()) == (0, AFFORDABLE, AFFORDABLE)
+    assert asyncio.run(count()) == (0, 0, AFFORDABLE, AFFORDABLE)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from esimhub.auth import schemas, service
 from esimhub.db import SessionDep
@@ -35,7 +34,7 @@ _TOKEN_BODY = {
 )
 async def request_access_token(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Request an access token (client credentials grant)."""
     # The airalo-signature header that the official SDKs send is accepted and ignored.
     fields = await read_body(request)
@@ -50,11 +49,14 @@ async def request_access_token(
         fields=fields,
         client_ip=request.client.host if request.client else None,
     )
-    return {
-        "data": {
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-            "access_token": issued.access_token,
-        },
-        "meta": {"message": "success"},
-    }
+    # a response, not a dict: the body is built here, not validated again against the model
+    return JSONResponse(
+        {
+            "data": {
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "access_token": issued.access_token,
+            },
+            "meta": {"message": "success"},
+        }
+    )

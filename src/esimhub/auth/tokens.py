@@ -7,6 +7,7 @@ rotating a partner's secret bumps its generation, which revokes every token issu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -78,19 +79,30 @@ def issue_token(
 
 def read_token(secret_key: str, token: str, *, now: datetime) -> TokenClaims | None:
     """The claims of a valid, unexpired token; ``None`` for anything else."""
+    decoded = _verified(secret_key, token)
+    if decoded is None:
+        return None
+    claims, expires = decoded
+    # Expiry is checked against our clock, not the host's, so a moved sandbox clock applies.
+    return claims if expires > now.timestamp() else None
+
+
+@functools.lru_cache(maxsize=10_000)
+def _verified(secret_key: str, token: str) -> tuple[TokenClaims, int] | None:
+    """A token's signature checked and its claims read, once per token (a partner sends the
+    same token for months): the claims and the expiry, or ``None`` if it is not one of ours."""
     try:
         claims = jwt.decode(
             token,
             derived_key(secret_key, "access-token"),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "pid", "gen"], "verify_exp": False},
+            # times are judged on our clock, not the host's (a sandbox clock may run ahead)
+            options={"require": ["exp", "pid", "gen"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError:
         return None
-    # Expiry is checked against our clock, not the host's, so a moved sandbox clock applies.
-    if not isinstance(claims.get("exp"), int) or claims["exp"] <= now.timestamp():
+    fields = (claims.get("exp"), claims.get("pid"), claims.get("gen"))
+    if not all(isinstance(value, int) for value in fields):
         return None
-    if not isinstance(claims.get("pid"), int) or not isinstance(claims.get("gen"), int):
-        return None
-    return TokenClaims(partner_id=claims["pid"], generation=claims["gen"])
+    return TokenClaims(partner_id=claims["pid"], generation=claims["gen"]), claims["exp"]

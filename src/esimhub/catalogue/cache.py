@@ -21,6 +21,9 @@ from esimhub.catalogue.render import RenderedEntry, Variant, render_entries
 from esimhub.kit.clock import Clock
 from esimhub.models import Operator, Package
 
+# Built answers of GET /packages kept per snapshot (the full catalogue is megabytes a variant).
+BODY_BYTES = 64 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class CatalogueView:
@@ -59,6 +62,7 @@ class Snapshot:
     operators: dict[int, Operator] = field(init=False)
     _topups: dict[int, list[Package]] = field(init=False)
     _views: dict[Variant, CatalogueView] = field(default_factory=dict)
+    _bodies: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.packages = {p.id: p for p in self.rows.packages}
@@ -78,6 +82,17 @@ class Snapshot:
             view = CatalogueView.of(render_entries(self.rows, self.rates, variant))
             self._views[variant] = view
         return view
+
+    def body(self, key: str) -> bytes | None:
+        """An answer already built from this snapshot (by its ETag), if still kept."""
+        return self._bodies.get(key)
+
+    def keep_body(self, key: str, body: bytes) -> None:
+        """Keep a built answer, the oldest going first past ``BODY_BYTES`` in all: the full
+        catalogue is megabytes that every partner asks for in the same few variants."""
+        self._bodies[key] = body
+        while sum(map(len, self._bodies.values())) > BODY_BYTES and len(self._bodies) > 1:
+            del self._bodies[next(iter(self._bodies))]
 
 
 class CatalogueCache:

@@ -103,26 +103,29 @@ async def list_packages(
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
 
-    view = snapshot.view(variant)
-    selected = view.matching(filter_type, filter_country.upper() if filter_country else None)
-    window = pagination.window(len(selected), page_request, settings.packages_default_limit)
-    links, meta = pagination.links_and_meta(
-        window, path=path, query=query, per_page_text=page_request.per_page_text
-    )
-    blobs = b",".join(view.blobs[i] for i in selected[window.start : window.stop])
-    body = b"".join(
-        [
-            b'{"pricing":',
-            _compact(variant.pricing),
-            b',"data":[',
-            blobs,
-            b'],"links":',
-            _compact(links),
-            b',"meta":',
-            _compact(meta),
-            b"}",
-        ]
-    )
+    body = snapshot.body(etag)
+    if body is None:
+        view = snapshot.view(variant)
+        selected = view.matching(filter_type, filter_country.upper() if filter_country else None)
+        window = pagination.window(len(selected), page_request, settings.packages_default_limit)
+        links, meta = pagination.links_and_meta(
+            window, path=path, query=query, per_page_text=page_request.per_page_text
+        )
+        blobs = b",".join(view.blobs[i] for i in selected[window.start : window.stop])
+        body = b"".join(
+            [
+                b'{"pricing":',
+                _compact(variant.pricing),
+                b',"data":[',
+                blobs,
+                b'],"links":',
+                _compact(links),
+                b',"meta":',
+                _compact(meta),
+                b"}",
+            ]
+        )
+        snapshot.keep_body(etag, body)
     return Response(body, media_type="application/json", headers={"ETag": etag})
 
 

@@ -52,6 +52,22 @@ def credit(
     console.print(f"Balance of {client_id}: [bold]{wire_string(balance)} USD[/]")
 
 
+@app.command("verify")
+def verify() -> None:
+    """Check every partner's balance against the sum of its ledger entries (exit 1 if any
+    differs)."""
+    mismatches = run(ledger.mismatches)
+    if not mismatches:
+        console.print("Every balance equals the sum of its ledger entries.")
+        return
+    for partner_id, (maintained, summed) in sorted(mismatches.items()):
+        console.print(
+            f"[red]partner {partner_id}[/]: balance {wire_string(maintained)} USD,"
+            f" ledger entries add up to {wire_string(summed)} USD"
+        )
+    raise typer.Exit(1)
+
+
 @app.command("credit-limit")
 def credit_limit(client_id: str, amount: str) -> None:
     """Set how far below zero a partner's balance may go."""

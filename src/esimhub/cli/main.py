@@ -88,7 +88,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the partner API (migrates an embedded SQLite database on first start)."""
-    from esimhub.app import create_app, server_options
+    from esimhub.app import create_app, server_options, settle_heap
     from esimhub.cli import demo as demo_setup
 
     settings = get_settings()
@@ -98,8 +98,10 @@ def serve(
     if demo:
         base = settings.public_base_url or f"http://{host}:{port}"
         asyncio.run(demo_setup.prepare(settings, base_url=base.rstrip("/")))
+    app = create_app(settings)
+    settle_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level=settings.log_level.lower(),

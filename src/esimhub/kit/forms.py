@@ -6,7 +6,9 @@ Form fields named ``key[]`` (or repeated) become lists, as PHP and Laravel read 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 
@@ -15,21 +17,21 @@ from esimhub.errors import ValidationFailed
 
 async def read_body(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in {"multipart/form-data", "application/x-www-form-urlencoded"}:
+    if content_type == "application/x-www-form-urlencoded":
+        # the standard library's parser: what Starlette's form parsing does, without building a
+        # multipart parser for a one-line body (POST /token is a hot path)
+        raw = await request.body()
+        try:
+            pairs = parse_qsl(raw.decode(), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed({"body": "The request body could not be read."}) from exc
+        return _fields(pairs)
+    if content_type == "multipart/form-data":
         try:
             form = await request.form()
         except Exception as exc:  # the multipart parser raises several unrelated types
             raise ValidationFailed({"body": "The request body could not be read."}) from exc
-        fields: dict[str, Any] = {}
-        for key in form:
-            values = [v for v in form.getlist(key) if isinstance(v, str)]
-            if key.endswith("[]"):
-                fields[key[:-2]] = values
-            elif len(values) > 1:
-                fields[key] = values
-            elif values:
-                fields[key] = values[0]
-        return fields
+        return _fields((k, v) for k, v in form.multi_items() if isinstance(v, str))
     raw = await request.body()
     if not raw.strip():
         return {}
@@ -40,3 +42,19 @@ async def read_body(request: Request) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValidationFailed({"body": "The request body must be a JSON object."})
     return parsed
+
+
+def _fields(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Form pairs as Laravel reads them: ``key[]`` and repeated keys become lists."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    fields: dict[str, Any] = {}
+    for key, values in grouped.items():
+        if key.endswith("[]"):
+            fields[key[:-2]] = values
+        elif len(values) > 1:
+            fields[key] = values
+        else:
+            fields[key] = values[0]
+    return fields

@@ -31,16 +31,19 @@ async def partner(session: AsyncSession, partner_id: int) -> Partner | None:
 
 
 async def balance_cents(session: AsyncSession, partner_id: int) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.partner_id == partner_id
-        )
-    )
+    """The maintained balance: one row, however long the ledger."""
+    total = await session.scalar(select(Partner.balance_cents).where(Partner.id == partner_id))
     return int(total or 0)
 
 
 async def balances(session: AsyncSession) -> dict[int, int]:
-    """Every partner's balance, by partner id."""
+    """Every partner's maintained balance, by partner id."""
+    rows = await session.execute(select(Partner.id, Partner.balance_cents))
+    return {partner_id: int(total) for partner_id, total in rows.all()}
+
+
+async def ledger_sums(session: AsyncSession) -> dict[int, int]:
+    """What every partner's ledger entries add up to (the check of the maintained balances)."""
     rows = await session.execute(
         select(LedgerEntry.partner_id, func.sum(LedgerEntry.amount_cents)).group_by(
             LedgerEntry.partner_id
@@ -49,7 +52,7 @@ async def balances(session: AsyncSession) -> dict[int, int]:
     return {partner_id: int(total or 0) for partner_id, total in rows.all()}
 
 
-def append(
+async def append(
     session: AsyncSession,
     *,
     partner_id: int,
@@ -58,6 +61,7 @@ def append(
     reference: str | None,
     at: datetime,
 ) -> LedgerEntry:
+    """An entry, and the partner's maintained balance moved by as much, in one transaction."""
     entry = LedgerEntry(
         partner_id=partner_id,
         amount_cents=amount_cents,
@@ -66,6 +70,11 @@ def append(
         created_at=at,
     )
     session.add(entry)
+    await session.execute(
+        update(Partner)
+        .where(Partner.id == partner_id)
+        .values(balance_cents=Partner.balance_cents + amount_cents)
+    )
     return entry
 
 

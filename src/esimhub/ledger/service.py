@@ -72,6 +72,18 @@ async def balances(session: AsyncSession) -> dict[int, int]:
     return await repository.balances(session)
 
 
+async def mismatches(session: AsyncSession) -> dict[int, tuple[int, int]]:
+    """Partners whose maintained balance differs from the sum of their ledger entries:
+    ``{partner_id: (maintained, summed)}``; empty when the books agree."""
+    summed = await repository.ledger_sums(session)
+    maintained = await repository.balances(session)
+    return {
+        partner_id: (maintained.get(partner_id, 0), summed.get(partner_id, 0))
+        for partner_id in maintained.keys() | summed.keys()
+        if maintained.get(partner_id, 0) != summed.get(partner_id, 0)
+    }
+
+
 async def available_cents(session: AsyncSession, partner_id: int) -> int:
     """Balance plus credit limit: what the partner can still spend."""
     account = await repository.partner(session, partner_id)
@@ -105,7 +117,7 @@ async def credit(
     if amount_cents == 0:
         raise ValueError("a ledger entry moves a non-zero amount")
     account = await repository.lock_partner(session, partner_id)
-    entry = repository.append(
+    entry = await repository.append(
         session,
         partner_id=partner_id,
         amount_cents=amount_cents,
@@ -138,7 +150,7 @@ async def debit(
     available = await repository.balance_cents(session, account.id) + account.credit_limit_cents
     if amount_cents > available:
         raise InsufficientCredit(amount_cents, available)
-    repository.append(
+    await repository.append(
         session,
         partner_id=account.id,
         amount_cents=-amount_cents,
@@ -183,7 +195,7 @@ async def _credit_limit_alerts(
         )
 
 
-def append(
+async def append(
     session: AsyncSession,
     *,
     partner_id: int,
@@ -193,7 +205,7 @@ def append(
     at: datetime,
 ) -> LedgerEntry:
     """An entry as it is, for callers that already hold the partner's lock (refund approval)."""
-    return repository.append(
+    return await repository.append(
         session,
         partner_id=partner_id,
         amount_cents=amount_cents,

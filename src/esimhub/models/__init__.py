@@ -84,13 +84,18 @@ class Partner(Base):
     # Bumped by every money-moving write: updating the row first takes a row lock (PostgreSQL) or
     # the write lock (SQLite), so a partner's balance checks and debits happen one at a time.
     ledger_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The sum of the partner's ledger entries, moved in the same statement batch as each entry is
+    # appended (``ledger.repository.append``), so a balance check reads one row, however long the
+    # ledger; ``esimhub balance verify`` compares it with the sum.
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
     # credit-limit levels (50, 70, ...) already notified since the balance was last topped up
     credit_alerts: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class LedgerEntry(Base):
-    """Append-only balance ledger in integer cents; a partner's balance is the sum of its entries."""
+    """Append-only balance ledger in integer cents; a partner's balance is the sum of its entries
+    (kept on ``Partner.balance_cents`` as each entry is appended)."""
 
     __tablename__ = "ledger_entries"
 

@@ -140,7 +140,7 @@ async def decide_refund(
         )
     refund.credited_cents = credited
     if credited:
-        ledger.append(
+        await ledger.append(
             session,
             partner_id=refund.partner_id,
             amount_cents=credited,

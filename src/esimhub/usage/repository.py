@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from esimhub.models import Sim, SimPackage
 
@@ -43,3 +43,33 @@ async def due_sim_ids(session: AsyncSession, now: datetime) -> Sequence[int]:
     """eSIMs whose next time-driven moment (expiry, alert, recycling) has come, soonest first."""
     query = select(Sim.id).where(Sim.due_at <= now, Sim.recycled_at.is_(None)).order_by(Sim.due_at)
     return (await session.scalars(query)).all()
+
+
+# -- the usage read path: one statement, no ORM session ----------------------------------------
+
+_SIM_COLUMNS = [column for column in Sim.__table__.columns if column.key != "qr_png"]
+_PACKAGE_COLUMNS = list(SimPackage.__table__.columns)
+_SNAPSHOT = (
+    select(*_SIM_COLUMNS, *(c.label(f"p__{c.key}") for c in _PACKAGE_COLUMNS))
+    .outerjoin(SimPackage, SimPackage.sim_id == Sim.id)
+    .where(Sim.iccid == bindparam("iccid"), Sim.partner_id == bindparam("partner_id"))
+    .order_by(SimPackage.id)
+)
+
+
+async def snapshot(
+    connection: AsyncConnection, partner_id: int, iccid: str
+) -> tuple[Sim, list[SimPackage]] | None:
+    """The partner's eSIM and its package queue as stored, in one query, as detached objects
+    (nothing is loaded into a session, nothing can be written back)."""
+    rows = (await connection.execute(_SNAPSHOT, {"iccid": iccid, "partner_id": partner_id})).all()
+    if not rows:
+        return None
+    first = rows[0]._mapping
+    sim = Sim(**{column.key: first[column] for column in _SIM_COLUMNS})
+    packages = [
+        SimPackage(**{c.key: row._mapping[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
+        for row in rows
+        if row._mapping["p__id"] is not None
+    ]
+    return sim, packages

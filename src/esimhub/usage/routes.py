@@ -3,7 +3,6 @@ they share."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,8 +10,8 @@ from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.auth.schemas import pricing
-from esimhub.db import SessionDep
-from esimhub.deps import ClockDep, SettingsDep
+from esimhub.db import ReaderDep, SessionDep, transaction
+from esimhub.deps import ClockDep, SessionmakerDep, SettingsDep
 from esimhub.limits import POLL_RULES, enforce
 from esimhub.usage import schemas, service
 from esimhub.usage.cache import UsageCache
@@ -54,7 +53,8 @@ def poll_limit(endpoint: str) -> Any:
 async def sim_usage(
     sim_iccid: str,
     request: Request,
-    session: SessionDep,
+    reader: ReaderDep,
+    sessionmaker: SessionmakerDep,
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
@@ -71,11 +71,12 @@ async def sim_usage(
         cached = await cache.get(cache_key, now, max_age)
         if cached is not None:
             return Response(cached, media_type="application/json")
-    report = await service.usage(session, partner.id, sim_iccid, now)
-    body = json.dumps(
-        {"data": schemas.usage_data(report, with_voice=not v1), "meta": schemas.USAGE_META},
-        separators=(",", ":"),
-    ).encode()
+    async with reader.connect() as connection:
+        report = await service.usage_if_settled(connection, partner.id, sim_iccid, now)
+    if report is None:  # something is due: settle it (and record its alerts) first
+        async with transaction(sessionmaker) as session:
+            report = await service.usage(session, partner.id, sim_iccid, now)
+    body = schemas.usage_body(report, with_voice=not v1)
     await cache.put(cache_key, body, now, max_age)
     return Response(body, media_type="application/json")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,12 @@ def usage_data(report: lifecycle.Report, *, with_voice: bool) -> dict[str, Any]:
             "total_text": package.sms or 0,
         }
     return {**data, **voice} if with_voice else data
+
+
+def usage_body(report: lifecycle.Report, *, with_voice: bool) -> bytes:
+    """The whole usage answer, compact, as cached and sent."""
+    data = usage_data(report, with_voice=with_voice)
+    return json.dumps({"data": data, "meta": USAGE_META}, separators=(",", ":")).encode()
 
 
 def history_item(item: SimPackage, *, net: bool) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from esimhub.errors import BusinessError, NotFound
 from esimhub.models import Sim, SimPackage
@@ -93,6 +93,20 @@ async def refuse_if_recycled(session: AsyncSession, sim: Sim, now: datetime) -> 
 async def usage(session: AsyncSession, partner_id: int, iccid: str, now: datetime) -> Report:
     sim = await owned_sim(session, partner_id, iccid)
     return (await settled(session, sim, now)).report()
+
+
+async def usage_if_settled(
+    connection: AsyncConnection, partner_id: int, iccid: str, now: datetime
+) -> Report | None:
+    """The usage report from one read, or ``None`` when the eSIM has something due (an expiry,
+    an alert, recycling): then ``usage`` must settle it in a transaction first."""
+    found = await repository.snapshot(connection, partner_id, iccid)
+    if found is None:
+        raise NotFound()
+    sim, packages = found
+    if sim.recycled_at is None and sim.due_at is not None and sim.due_at <= now:
+        return None
+    return SimState(sim, packages).report()
 
 
 async def package_history(
