@@ -120,16 +120,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], health: str) -> Iterator[str]:
-    """``argv`` (with ``{port}``) pinned to the server CPU; yields its base URL."""
+def server(argv: list[str], env: dict[str, str], health: str, cpus: str) -> Iterator[str]:
+    """``argv`` (with ``{port}``) pinned to ``cpus``; yields its base URL."""
     port = free_port()
-    command = ["taskset", "-c", SERVER_CPU, *(a.replace("{port}", str(port)) for a in argv)]
+    command = ["taskset", "-c", cpus, *(a.replace("{port}", str(port)) for a in argv)]
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
+        "w+", prefix="esimhub-bench-", suffix=".log", delete=False
+    )
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         command,
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,  # a file, not a pipe: a pipe nobody reads stalls a server that logs
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -140,7 +143,9 @@ def server(argv: list[str], env: dict[str, str], health: str) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{argv} did not start: {process.stderr}") from None
+                    raise RuntimeError(
+                        f"{argv} did not start: {Path(log.name).read_text()}"
+                    ) from None
                 time.sleep(0.1)
         yield url
     finally:
@@ -150,6 +155,14 @@ def server(argv: list[str], env: dict[str, str], health: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+        errors = [line for line in Path(log.name).read_text().splitlines() if "ERROR" in line]
+        if errors:
+            print(f"  {argv[2]} logged {len(errors)} errors, first: {errors[0][:200]}")
+        if not os.environ.get("BENCH_KEEP_LOGS"):
+            os.unlink(log.name)
+        else:
+            print(f"  log: {log.name}")
 
 
 @contextmanager
@@ -195,10 +208,11 @@ class Spec:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     health: str = "/v2/sims/x/usage"
+    cpus: str = SERVER_CPU
 
 
 def up(spec: Spec) -> AbstractContextManager[str]:
-    return server(spec.argv, spec.env, spec.health)
+    return server(spec.argv, spec.env, spec.health, spec.cpus)
 
 
 # -- wrk --------------------------------------------------------------------------------------
@@ -420,6 +434,18 @@ def main() -> None:
                 f"{ours} (poll limit off)": Spec(
                     ESIMHUB, esimhub(settings, ESIMHUB_USAGE_POLL_POLICY="off", **extra), "/healthz"
                 ),
+                f"{ours} (poll limit off), 1 worker on 2 CPUs": Spec(
+                    ESIMHUB,
+                    esimhub(settings, ESIMHUB_USAGE_POLL_POLICY="off", **extra),
+                    "/healthz",
+                    cpus=f"{SERVER_CPU},{LOAD_CPU}",
+                ),
+                f"{ours} (poll limit off), --workers 2": Spec(
+                    [*ESIMHUB, "--workers", "2"],
+                    esimhub(settings, ESIMHUB_USAGE_POLL_POLICY="off", **extra),
+                    "/healthz",
+                    cpus=f"{SERVER_CPU},{LOAD_CPU}",
+                ),
                 f"FastAPI + {backend} lookup": Spec(baseline("lookup", url)),
                 f"FastAPI {backend} token": Spec(baseline("token", url), health="/docs"),
                 f"FastAPI {backend} order": Spec(baseline("order", url), health="/docs"),
@@ -466,6 +492,15 @@ def main() -> None:
                     order,
                 ),
             ]
+            if backend == "postgres":  # processes share limits through Redis
+                rows.append(
+                    Row(
+                        "usage 200, postgres, --workers 2 vs 1 (server and wrk share 2 CPUs)",
+                        f"{ours} (poll limit off), --workers 2",
+                        f"{ours} (poll limit off), 1 worker on 2 CPUs",
+                        Request(paths=usage_paths, headers=auth),
+                    )
+                )
             if backend == args.backends.split(",")[0]:
                 (workdir / "catalogue.json").write_bytes(catalogue_answer.content)
                 etag = catalogue_answer.headers["etag"]

@@ -204,6 +204,13 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def served_app() -> FastAPI:
+    """The app of one ``esimhub serve --workers N`` process (uvicorn calls it in each)."""
+    app = create_app()
+    settle_heap()
+    return app
+
+
 def settle_heap() -> None:
     """Before serving: what start-up allocated (modules, the app, the catalogue) is moved out of
     the collector's sight, and young collections run less often. A request allocates a few

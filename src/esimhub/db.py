@@ -91,6 +91,13 @@ def insert(session: AsyncSession, table: Any) -> Any:
     return postgresql_insert(table)
 
 
+def writes_are_serial(session: AsyncSession) -> bool:
+    """SQLite: one writer at a time, and a transaction that reads before it writes may fail to
+    upgrade, so a money write takes the partner's lock first. PostgreSQL locks rows: the lock is
+    taken as late as possible, so that a partner's writes queue for as short a time as possible."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("esimhub")
 
@@ -216,6 +217,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error", exc_info=exc)
         return render(EsimhubError())
 
+    async def on_client_gone(_: Request, exc: Exception) -> Response:
+        # the client hung up before its body arrived: nothing was done and nobody reads this
+        log.debug("client disconnected before sending its body")
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(EsimhubError, on_domain_error)
     app.add_exception_handler(IntegrityError, on_conflict)
     app.add_exception_handler(PoolTimeout, on_pool_timeout)

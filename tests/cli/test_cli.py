@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -21,6 +26,7 @@ from esimhub.models import LedgerEntry, Partner
 from tests.fixtures.clients import app_client
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import create_partner, place_order
+from tests.fixtures.servers import free_port
 
 runner = CliRunner()
 
@@ -313,3 +319,32 @@ def test_worker_and_webhooks_commands(database_url: str) -> None:
     assert "Hooked" not in invoke("webhooks", "list", "--status", "failed")
     assert runner.invoke(app, ["webhooks", "show", "nope"]).exit_code == 1
     assert runner.invoke(app, ["webhooks", "list", "--partner", "nobody"]).exit_code == 1
+
+
+def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ESIMHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
+        "ESIMHUB_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "esimhub", "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve --workers 2 did not start"
+                time.sleep(0.2)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) >= 2  # the two workers (and uvicorn's process-spawning helper)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -86,6 +86,13 @@ def serve(
             help="Load the demo catalogue if empty and print the demo partner's credentials."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port. Limits are shared only through Redis.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the partner API (migrates an embedded SQLite database on first start)."""
     from esimhub.app import create_app, server_options, settle_heap
@@ -98,12 +105,20 @@ def serve(
     if demo:
         base = settings.public_base_url or f"http://{host}:{port}"
         asyncio.run(demo_setup.prepare(settings, base_url=base.rstrip("/")))
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        **server_options(settings),
+    }
+    if workers > 1:
+        if not settings.redis_url:
+            console.print(
+                "[yellow]Without ESIMHUB_REDIS_URL each of the workers keeps its own rate limits"
+                " and usage polling limit.[/]"
+            )
+        uvicorn.run("esimhub.app:served_app", factory=True, workers=workers, **options)
+        return
     app = create_app(settings)
     settle_heap()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        **server_options(settings),
-    )
+    uvicorn.run(app, **options)

@@ -12,18 +12,21 @@ from esimhub.models import LedgerEntry, Partner
 
 
 async def lock_partner(session: AsyncSession, partner_id: int) -> Partner | None:
-    """Serialise a partner's money-moving writes; must be the transaction's first statement.
+    """Serialise a partner's money-moving writes, and read the partner's row as locked (its
+    ``balance_cents`` is the balance as of the lock), in one statement.
 
-    The UPDATE takes the partner's row lock on PostgreSQL and the database write lock on SQLite
-    (as the first statement, it waits for the lock instead of failing a later read-to-write
-    upgrade), so two orders never both see the same balance.
+    The UPDATE takes the partner's row lock on PostgreSQL and the database write lock on SQLite,
+    so two orders never both see the same balance. On SQLite it must be the transaction's first
+    statement (see ``db.writes_are_serial``).
     """
-    await session.execute(
+    locked = await session.scalars(
         update(Partner)
         .where(Partner.id == partner_id)
         .values(ledger_version=Partner.ledger_version + 1)
+        .returning(Partner),
+        execution_options={"populate_existing": True},
     )
-    return await session.get(Partner, partner_id, populate_existing=True)
+    return locked.one_or_none()
 
 
 async def partner(session: AsyncSession, partner_id: int) -> Partner | None:

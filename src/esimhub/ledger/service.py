@@ -147,7 +147,8 @@ async def debit(
     """
     if account.is_sandbox or amount_cents == 0:
         return 0
-    available = await repository.balance_cents(session, account.id) + account.credit_limit_cents
+    # the row as locked: nothing else has moved this partner's money since
+    available = account.balance_cents + account.credit_limit_cents
     if amount_cents > available:
         raise InsufficientCredit(amount_cents, available)
     await repository.append(

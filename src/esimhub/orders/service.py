@@ -1,8 +1,9 @@
 """Orders: selling eSIMs of a sim package, paid through the ledger, and reading them back.
 
-``place_order`` locks the partner (``ledger.lock``) first, so its balance check and its debit see
-the same balance, and writes the order, the eSIMs and the ledger entry in the caller's one
-transaction: all of it lands, or none of it.
+``place_order`` writes the order, the eSIMs and the ledger entry in the caller's one transaction:
+all of it lands, or none of it. The partner is locked (``ledger.lock``) before the balance check,
+so the check and the debit see the same balance: first thing on SQLite, just before the debit on
+PostgreSQL (``db.writes_are_serial``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import db
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.catalogue.cache import Snapshot
 from esimhub.config import Settings
@@ -116,8 +118,8 @@ async def place_order(
     """Sell ``quantity`` eSIMs of a sim package: check, debit, record, issue — in one transaction."""
     refuse_sandbox_trigger(partner, request.package_id)
     package, operator = sim_package(catalogue, settings, request.package_id)
+    account = await ledger.lock(session, partner.id) if db.writes_are_serial(session) else None
     brand = await find_brand(session, partner.id, request.brand_settings_name)
-    account = await ledger.lock(session, partner.id)
     supply = await esims.check_stock(session, operator, request.quantity)
     now = clock.now()
     price = unit_price(partner, package)
@@ -129,14 +131,6 @@ async def place_order(
     session.add(order)
     await session.flush()
     order.code = order_code(order)
-    order.debited_cents = await ledger.debit(
-        session,
-        account,
-        amount_cents=price.paid_cents * request.quantity,
-        kind="order",
-        reference=order.code,
-        at=now,
-    )
     sims = await esims.issue(
         session,
         settings=settings,
@@ -145,6 +139,17 @@ async def place_order(
         supply=supply,
         package=package,
         brand=brand,
+        at=now,
+    )
+    # On PostgreSQL the partner is locked only now: its orders queue for the debit and the
+    # commit, not for everything above. A refused debit rolls all of it back.
+    account = account or await ledger.lock(session, partner.id)
+    order.debited_cents = await ledger.debit(
+        session,
+        account,
+        amount_cents=price.paid_cents * request.quantity,
+        kind="order",
+        reference=order.code,
         at=now,
     )
     if request.to_email:
