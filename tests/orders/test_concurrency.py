@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from esimhub.cli.common import transaction
@@ -16,7 +15,6 @@ from esimhub.esims.profiles import luhn_check_digit
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import LedgerEntry, Order, Sim
 from tests.fixtures.clients import get_token
-from tests.fixtures.database import BACKEND
 from tests.fixtures.factories import PartnerFactory
 
 PACKAGE = "merhaba-7days-1gb"
@@ -32,7 +30,6 @@ async def net_price_cents(client: httpx.AsyncClient, headers: dict[str, str]) ->
     raise AssertionError(f"{PACKAGE} is not in the catalogue")
 
 
-@pytest.mark.skipif(BACKEND != "postgres", reason="the 200-order race is a PostgreSQL test")
 async def test_200_concurrent_orders_against_a_balance_for_100(
     app_client: httpx.AsyncClient,
     make_partner: PartnerFactory,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from esimhub import db
 from esimhub.auth import service as auth
 from esimhub.config import Settings
 from esimhub.errors import BusinessError, NotFound
@@ -97,6 +98,7 @@ async def entries(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntr
 
 async def lock(session: AsyncSession, partner_id: int) -> Partner:
     """The partner's row, locked for the rest of the transaction (see ``lock_partner``)."""
+    await db.queue_for_write(session)
     account = await repository.lock_partner(session, partner_id)
     if account is None:  # deleted since its token was resolved
         raise NotFound()
