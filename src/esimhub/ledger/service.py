@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from esimhub import db
 from esimhub.auth import service as auth
@@ -161,6 +162,9 @@ async def debit(
         reference=reference,
         at=at,
     )
+    # the stored balance moved in SQL; the locked row follows without a write of its own, so a
+    # second debit in the same transaction checks the balance left by the first
+    set_committed_value(account, "balance_cents", account.balance_cents - amount_cents)
     await _credit_limit_alerts(session, account, available - amount_cents, at)
     return amount_cents
 
