@@ -43,6 +43,7 @@ from tests.fixtures.database import (
     redis_key_prefix,
 )
 from tests.fixtures.factories import PartnerCredentials, create_partner, place_order
+from tests.fixtures.servers import free_port
 
 from esimhub import db
 from esimhub.catalogue import service as catalogue
@@ -108,15 +109,6 @@ async def prepare(settings: Settings, esims: int) -> tuple[PartnerCredentials, l
 
 
 # -- servers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from esimhub.auth import service as auth
 from esimhub.cli.common import transaction
@@ -16,6 +16,7 @@ from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import Partner
 from tests.fixtures.clients import ClientFactory, get_token
+from tests.fixtures.database import statements_run
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import Sandbox
 
@@ -265,18 +266,15 @@ async def test_ip_allowlist_rejects_garbage(
 async def test_token_resolution_reads_no_database_while_cached(
     client_for: ClientFactory, make_partner: PartnerFactory
 ) -> None:
-    statements: list[str] = []
     async with client_for(partner_cache_seconds=60) as client:
-        engine = client.app.state.runtime.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         credentials = await make_partner()
         headers = {"Authorization": f"Bearer {await get_token(client, credentials)}"}
         assert (await client.get("/v2/compatible-devices-lite", headers=headers)).status_code == 200
-        statements.clear()
-        for _ in range(5):
-            assert (
-                await client.get("/v2/compatible-devices-lite", headers=headers)
-            ).status_code == 200
+        with statements_run(client.app.state.runtime.engine) as statements:
+            for _ in range(5):
+                assert (
+                    await client.get("/v2/compatible-devices-lite", headers=headers)
+                ).status_code == 200
         assert statements == []
 
 

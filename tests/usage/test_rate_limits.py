@@ -16,12 +16,11 @@ from datetime import timedelta
 import httpx
 import pytest
 import redis as sync_redis
-from sqlalchemy import event
 
 from esimhub import limits
 from esimhub.kit.clock import FrozenClock
 from tests.fixtures.clients import get_token
-from tests.fixtures.database import REDIS_URL, redis_key_prefix
+from tests.fixtures.database import REDIS_URL, redis_key_prefix, statements_run
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import Sandbox, sandbox
 from tests.fixtures.servers import free_port, server_processes
@@ -82,17 +81,8 @@ async def test_the_429_is_decided_without_touching_the_database(
     async with sandbox(database_url, clock, make_partner, partner_cache_seconds=60) as box:
         iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
         assert (await box.usage(iccid)).status_code == 200
-        engine = box.app.state.runtime.engine
-        statements: list[str] = []
-
-        def count(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with statements_run(box.app.state.runtime.engine) as statements:
             assert (await box.usage(iccid)).status_code == 429
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
         assert statements == []
 
 

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import Sim
 from esimhub.usage import schemas, service
 from tests.fixtures.clients import get_token
+from tests.fixtures.database import statements_run
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import Sandbox, sandbox
 
@@ -42,17 +43,8 @@ async def assert_same_as_full_path(box: Sandbox, iccid: str) -> str:
 
 
 async def statements_of_one_poll(box: Sandbox, iccid: str) -> list[str]:
-    engine = box.app.state.runtime.engine
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_run(box.app.state.runtime.engine) as statements:
         assert (await box.usage(iccid)).status_code == 200
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     return statements
 
 

@@ -56,9 +56,14 @@ async def record_alerts(session: AsyncSession, state: SimState, alerts: Sequence
         )
 
 
+def is_due(sim: Sim, now: datetime) -> bool:
+    """Whether something time-driven (an expiry, an alert, recycling) has come for the eSIM."""
+    return sim.recycled_at is None and sim.due_at is not None and sim.due_at <= now
+
+
 async def settled(session: AsyncSession, sim: Sim, now: datetime) -> SimState:
     """The eSIM as of ``now``; locked and brought up to date only when something is due."""
-    if sim.recycled_at is None and sim.due_at is not None and sim.due_at <= now:
+    if is_due(sim, now):
         return await locked(session, sim, now)
     return await load(session, sim, lock=False)
 
@@ -104,7 +109,7 @@ async def usage_if_settled(
     if found is None:
         raise NotFound()
     sim, packages = found
-    if sim.recycled_at is None and sim.due_at is not None and sim.due_at <= now:
+    if is_due(sim, now):
         return None
     return SimState(sim, packages).report()
 
