@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python  ## install esimhub into .venv
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[server]'
 
 dev: $(BIN)/python  ## install esimhub with the development tools
 	$(BIN)/pip install --quiet -e '.[dev]'

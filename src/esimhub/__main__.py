@@ -1,3 +1,3 @@
-from esimhub.cli.main import app
+from esimhub.entry import main
 
-app()
+main()
