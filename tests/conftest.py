@@ -174,7 +174,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
 
 # Tests that start servers, subprocesses or a browser: `make test-fast` leaves them out.
-SLOW_FIXTURES = {"live_server", "two_servers", "node_signature", "sdk", "sdk_with_worker"}
+SLOW_FIXTURES = {"live_server", "two_servers", "node_signature", "sdk", "sdk_with_worker", "hub"}
 SLOW_TESTS = {
     "test_share_page_in_headless_chromium",
     "test_a_worker_killed_mid_delivery_loses_nothing",
