@@ -72,6 +72,7 @@ class Sent:
 class Drive:
     client: Client | AsyncClient
     sent: Sent
+    slept: list[float]
 
     async def __call__(self, operation: Callable[[Any], Any]) -> Any:
         result = operation(self.client)
@@ -105,21 +106,39 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def make_drive(hub: Hub, kind: str) -> AsyncIterator[Callable[..., Drive]]:
-    """``make_drive(**options)``: a client of the test's kind for the hub's partner."""
+    """``make_drive(**options)``: a client of the test's kind for the hub's partner (or
+    ``client_id``/``secret``), at ``url`` (the hub by default). The client never really sleeps:
+    each wait is recorded in ``Drive.slept`` and handed to ``on_sleep``."""
     made: list[tuple[Drive, httpx.Client | httpx.AsyncClient]] = []
 
-    def factory(client_id: str | None = None, secret: str | None = None, **options: Any) -> Drive:
+    def factory(
+        client_id: str | None = None,
+        secret: str | None = None,
+        *,
+        url: str | None = None,
+        on_sleep: Callable[[float], None] = lambda seconds: None,
+        **options: Any,
+    ) -> Drive:
         options.setdefault("token_store", MemoryStore())
-        sent = Sent()
+        sent, slept = Sent(), []
+
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            on_sleep(seconds)
+
+        async def async_sleep(seconds: float) -> None:
+            sleep(seconds)
+
         build = sync_client if kind == "sync" else async_client
         client = build(
-            hub.url,
+            url or hub.url,
             client_id or hub.partner.client_id,
             secret or hub.partner.client_secret,
             sent,
+            sleep=sleep if kind == "sync" else async_sleep,
             **options,
         )
-        made.append((Drive(client, sent), client._http))
+        made.append((Drive(client, sent, slept), client._http))
         return made[-1][0]
 
     yield factory
