@@ -34,8 +34,8 @@ check: dev  ## ruff, format, mypy --strict, import contracts, house rules
 lint: check  ## the same as check
 
 format: dev  ## format and fix what ruff can
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples
 
 bench: dev  ## the benchmarks (see bench/)
 	$(BIN)/python -m bench

@@ -15,11 +15,12 @@ from pydantic import BaseModel
 
 from esimhub.client import _operations as ops
 from esimhub.client._core import Call, Page
-from esimhub.client.models import CatalogueEntry, FlatPackage
+from esimhub.client.models import CatalogueEntry, FlatPackage, FutureOrder, Order, Sim
 
 P = ParamSpec("P")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+L = TypeVar("L")
 
 
 class SyncRunner(Protocol):
@@ -138,36 +139,41 @@ class async_operation(Generic[P, T]):  # noqa: N801
         return method
 
 
-class listing(Generic[P, M]):  # noqa: N801
-    """A list method of a ``Resource``: returns ``Pages`` (``pages`` picks a subclass)."""
+class listing(Generic[P, L]):  # noqa: N801
+    """A list method of a ``Resource``: ``listing(ops.order_list, Pages[Order])`` returns the
+    ``Pages`` (or ``Catalogue``) over every page of the described list."""
 
-    def __init__(self, describe: Callable[P, ops.Paged[M]], pages: type[Pages[M]] = Pages) -> None:
+    def __init__(
+        self, describe: Callable[P, ops.Paged[Any]], pages: Callable[[SyncRunner, Any], L]
+    ) -> None:
         self._describe = describe
         self._pages = pages
         self.__doc__ = describe.__doc__
 
-    def __get__(self, resource: Resource, owner: Any = None) -> Callable[P, Pages[M]]:
+    def __get__(self, resource: Resource, owner: Any = None) -> Callable[P, L]:
         describe, runner, pages = self._describe, resource._runner, self._pages
 
-        def method(*args: P.args, **kwargs: P.kwargs) -> Pages[M]:
+        def method(*args: P.args, **kwargs: P.kwargs) -> L:
             return pages(runner, describe(*args, **kwargs))
 
         method.__doc__ = describe.__doc__
         return method
 
 
-class async_listing(Generic[P, M]):  # noqa: N801
+class async_listing(Generic[P, L]):  # noqa: N801
+    """``listing`` for an ``AsyncResource``: ``AsyncPages`` for ``async for``."""
+
     def __init__(
-        self, describe: Callable[P, ops.Paged[M]], pages: type[AsyncPages[M]] = AsyncPages
+        self, describe: Callable[P, ops.Paged[Any]], pages: Callable[[AsyncRunner, Any], L]
     ) -> None:
         self._describe = describe
         self._pages = pages
         self.__doc__ = describe.__doc__
 
-    def __get__(self, resource: AsyncResource, owner: Any = None) -> Callable[P, AsyncPages[M]]:
+    def __get__(self, resource: AsyncResource, owner: Any = None) -> Callable[P, L]:
         describe, runner, pages = self._describe, resource._runner, self._pages
 
-        def method(*args: P.args, **kwargs: P.kwargs) -> AsyncPages[M]:
+        def method(*args: P.args, **kwargs: P.kwargs) -> L:
             return pages(runner, describe(*args, **kwargs))
 
         method.__doc__ = describe.__doc__
@@ -185,7 +191,7 @@ class Packages(Resource):
 class Orders(Resource):
     create = operation(ops.order_create)
     create_async = operation(ops.order_create_async)
-    list = listing(ops.order_list)
+    list = listing(ops.order_list, Pages[Order])
     get = operation(ops.order_get)
 
 
@@ -194,7 +200,7 @@ class Topups(Resource):
 
 
 class Sims(Resource):
-    list = listing(ops.sim_list)
+    list = listing(ops.sim_list, Pages[Sim])
     get = operation(ops.sim_get)
     usage = operation(ops.sim_usage)
     topups = operation(ops.sim_topups)
@@ -205,7 +211,7 @@ class Sims(Resource):
 
 class FutureOrders(Resource):
     create = operation(ops.future_order_create)
-    list = listing(ops.future_order_list)
+    list = listing(ops.future_order_list, Pages[FutureOrder])
     cancel = operation(ops.future_order_cancel)
 
 
@@ -251,7 +257,7 @@ class AsyncPackages(AsyncResource):
 class AsyncOrders(AsyncResource):
     create = async_operation(ops.order_create)
     create_async = async_operation(ops.order_create_async)
-    list = async_listing(ops.order_list)
+    list = async_listing(ops.order_list, AsyncPages[Order])
     get = async_operation(ops.order_get)
 
 
@@ -260,7 +266,7 @@ class AsyncTopups(AsyncResource):
 
 
 class AsyncSims(AsyncResource):
-    list = async_listing(ops.sim_list)
+    list = async_listing(ops.sim_list, AsyncPages[Sim])
     get = async_operation(ops.sim_get)
     usage = async_operation(ops.sim_usage)
     topups = async_operation(ops.sim_topups)
@@ -271,7 +277,7 @@ class AsyncSims(AsyncResource):
 
 class AsyncFutureOrders(AsyncResource):
     create = async_operation(ops.future_order_create)
-    list = async_listing(ops.future_order_list)
+    list = async_listing(ops.future_order_list, AsyncPages[FutureOrder])
     cancel = async_operation(ops.future_order_cancel)
 
 
