@@ -78,6 +78,13 @@ class Drive:
         result = operation(self.client)
         return await result if inspect.isawaitable(result) else result
 
+    async def close(self) -> None:
+        """Close the client's connections (before its server stops, so that need not wait)."""
+        if isinstance(self.client, Client):
+            self.client._http.close()
+        else:
+            await self.client._http.aclose()
+
     async def all(self, listing: Callable[[Any], Any]) -> list[Any]:
         items = listing(self.client)
         if hasattr(items, "__aiter__"):
@@ -85,16 +92,20 @@ class Drive:
         return list(items)
 
 
-def sync_client(url: str, client_id: str, secret: str, sent: Sent, **options: Any) -> Client:
-    http = httpx.Client(event_hooks={"request": [sent.requests.append]})
+def sync_client(
+    url: str, client_id: str, secret: str, sent: Sent, verify: Any, **options: Any
+) -> Client:
+    http = httpx.Client(event_hooks={"request": [sent.requests.append]}, verify=verify)
     return Client(url, client_id, secret, http_client=http, **options)
 
 
-def async_client(url: str, client_id: str, secret: str, sent: Sent, **options: Any) -> AsyncClient:
+def async_client(
+    url: str, client_id: str, secret: str, sent: Sent, verify: Any, **options: Any
+) -> AsyncClient:
     async def record(request: httpx.Request) -> None:
         sent.requests.append(request)
 
-    http = httpx.AsyncClient(event_hooks={"request": [record]})
+    http = httpx.AsyncClient(event_hooks={"request": [record]}, verify=verify)
     return AsyncClient(url, client_id, secret, http_client=http, **options)
 
 
@@ -107,7 +118,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def make_drive(hub: Hub, kind: str) -> AsyncIterator[Callable[..., Drive]]:
     """``make_drive(**options)``: a client of the test's kind for the hub's partner (or
-    ``client_id``/``secret``), at ``url`` (the hub by default). The client never really sleeps:
+    ``client_id``/``secret``), at ``url`` (the hub by default), trusting ``verify`` (httpx's:
+    an ``ssl.SSLContext`` for a CA of your own). The client never really sleeps:
     each wait is recorded in ``Drive.slept`` and handed to ``on_sleep``."""
     made: list[tuple[Drive, httpx.Client | httpx.AsyncClient]] = []
 
@@ -117,6 +129,7 @@ async def make_drive(hub: Hub, kind: str) -> AsyncIterator[Callable[..., Drive]]
         *,
         url: str | None = None,
         on_sleep: Callable[[float], None] = lambda seconds: None,
+        verify: Any = True,
         **options: Any,
     ) -> Drive:
         options.setdefault("token_store", MemoryStore())
@@ -135,6 +148,7 @@ async def make_drive(hub: Hub, kind: str) -> AsyncIterator[Callable[..., Drive]]
             client_id or hub.partner.client_id,
             secret or hub.partner.client_secret,
             sent,
+            verify,
             sleep=sleep if kind == "sync" else async_sleep,
             **options,
         )

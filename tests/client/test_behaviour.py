@@ -3,11 +3,14 @@ and retries that never order twice."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
+import trustme
 
 from esimhub.client import (
     APIConnectionError,
@@ -15,10 +18,13 @@ from esimhub.client import (
     FileStore,
     MemoryStore,
     RateLimitError,
+    RedisStore,
 )
 from esimhub.client.models import Order
 from tests.client.conftest import PACKAGE, Drive, Hub
+from tests.fixtures.database import BACKEND, REDIS_URL, make_settings, redis_key_prefix
 from tests.fixtures.proxy import losing_proxy
+from tests.fixtures.servers import serving
 
 
 def usage_requests(drive: Drive) -> int:
@@ -149,3 +155,55 @@ async def test_writes_are_not_resent_where_keys_are_ignored(
             await cautious(lambda c: c.balance.get())
         assert len(proxy.requests("GET", "/v2/balance")) == 3
         assert len(cautious.slept) == 2
+
+
+async def test_https_with_a_certificate_of_your_own(
+    make_drive: Callable[..., Drive], database_url: str, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    leaf = authority.issue_cert("localhost")
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf.private_key_and_cert_chain_pem.write_to_path(str(certificate))
+    leaf.private_key_pem.write_to_path(str(key))
+    trusted = ssl.create_default_context()
+    authority.configure_trust(trusted)
+
+    settings = make_settings(database_url)
+    with serving(settings, ssl_certfile=str(certificate), ssl_keyfile=str(key)) as server:
+        assert server.base_url.startswith("https://localhost:")
+        secure = make_drive(url=server.base_url, verify=trusted)
+        balance = await secure(lambda c: c.balance.get())
+        assert balance.currency == "USD"
+        assert all(r.url.scheme == "https" for r in secure.sent.requests)
+
+        stranger = make_drive(url=server.base_url, max_retries=0)  # the system's CAs only
+        with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            await stranger(lambda c: c.balance.get())
+        await secure.close()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="Redis is part of the PostgreSQL + Redis pass")
+async def test_a_redis_store_shares_tokens_and_usage_between_clients(
+    drive: Drive, make_drive: Callable[..., Drive]
+) -> None:
+    connection = redis.Redis.from_url(REDIS_URL)
+    prefix = f"{redis_key_prefix()}client:"
+    try:
+        store = RedisStore(connection, prefix=prefix)
+        order: Order = await drive(lambda c: c.orders.create(package_id=PACKAGE, quantity=1))
+        iccid = order.sims[0].iccid
+        first = make_drive(token_store=store, usage_cache=store)
+        fresh = await first(lambda c: c.sims.usage(iccid))
+        second = make_drive(token_store=store, usage_cache=store)
+        cached = await second(lambda c: c.sims.usage(iccid))
+        assert second.sent.requests == []  # neither a token nor a usage request
+        assert cached.from_cache
+        assert cached.fetched_at == fresh.fetched_at
+        keys = sorted(k.decode() for k in connection.scan_iter(match=f"{prefix}*"))
+        assert len(keys) == 2
+        assert connection.pttl(keys[0]) > 0
+        assert connection.pttl(keys[1]) > 0
+    finally:
+        for key in connection.scan_iter(match=f"{prefix}*"):
+            connection.delete(key)
+        connection.close()
