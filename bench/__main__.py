@@ -28,6 +28,7 @@ from esimhub import db
 from esimhub.app import create_app
 from esimhub.catalogue import service as catalogue
 from esimhub.cli.common import transaction
+from esimhub.client import Client
 from esimhub.config import Settings
 from esimhub.kit.clock import Clock
 
@@ -55,6 +56,28 @@ def _time(call: Callable[[], httpx.Response], rounds: int, expect: int = 200) ->
         samples.append(time.perf_counter() - started)
         assert response.status_code == expect, response.text[:200]
     return samples
+
+
+def _client_catalogue(
+    url: str, client_id: str, secret: str, rounds: int
+) -> tuple[float, float, float, int]:
+    """The full catalogue through ``esimhub.client`` (typed entries, then the flat view) against
+    the same request read with httpx and ``json.loads``, rounds alternated; medians in ms."""
+    raw, entries, flat, count = [], [], [], 0
+    with Client(url, client_id, secret) as client, httpx.Client(base_url=url, timeout=60) as http:
+        headers = {"Authorization": f"Bearer {client.token()}"}
+        for _ in range(max(3, rounds // 4)):
+            started = time.perf_counter()
+            http.get("/v2/packages?include=topup", headers=headers).json()
+            raw.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            list(client.packages.list(include_topups=True))
+            entries.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            count = len(list(client.packages.list(include_topups=True).flat()))
+            flat.append(time.perf_counter() - started)
+    medians = [statistics.median(samples) * 1000 for samples in (raw, entries, flat)]
+    return medians[0], medians[1], medians[2], count
 
 
 def main() -> None:
@@ -201,6 +224,7 @@ def main() -> None:
                         _time(lambda: client.get(f"/qr{qr}"), args.rounds),
                     )
                 )
+            typed = _client_catalogue(f"http://127.0.0.1:{port}", client_id, secret, args.rounds)
         finally:
             server.should_exit = True
             thread.join(timeout=10)
@@ -215,6 +239,12 @@ def main() -> None:
     print(
         f"webhooks, one worker, {args.deliveries} events: {delivery_rate:,.0f} deliveries/s "
         f"(baseline: bare signed POSTs {post_rate:,.0f}/s; ratio {post_rate / delivery_rate:.2f}x)"
+    )
+    raw_ms, entries_ms, flat_ms, flat_count = typed
+    print(
+        f"full catalogue through esimhub.client: {flat_count} packages, typed entries "
+        f"{entries_ms:.0f} ms, flat {flat_ms:.0f} ms; raw httpx + json.loads {raw_ms:.0f} ms "
+        f"(ratio {entries_ms / raw_ms:.2f}x / {flat_ms / raw_ms:.2f}x)"
     )
     print(f"{'scenario':48} {'median ms':>10} {'p90 ms':>8} {'x baseline':>11}")
     for name, samples in rows:

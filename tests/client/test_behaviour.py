@@ -207,3 +207,18 @@ async def test_a_redis_store_shares_tokens_and_usage_between_clients(
         for key in connection.scan_iter(match=f"{prefix}*"):
             connection.delete(key)
         connection.close()
+
+
+async def test_a_token_is_replaced_shortly_before_it_expires(
+    make_drive: Callable[..., Drive],
+) -> None:
+    offset = [timedelta(0)]
+    drive = make_drive(now=lambda: datetime.now(UTC) + offset[0])
+    await drive(lambda c: c.balance.get())
+    lifetime = timedelta(seconds=31622400)  # what esimhub's token answer says, as Airalo's
+    offset[0] = lifetime - timedelta(minutes=10)
+    await drive(lambda c: c.balance.get())
+    assert drive.sent.paths().count("POST /v2/token") == 1  # ten minutes left: still used
+    offset[0] = lifetime - timedelta(minutes=4)
+    await drive(lambda c: c.balance.get())
+    assert drive.sent.paths().count("POST /v2/token") == 2  # within five minutes: replaced

@@ -263,10 +263,10 @@ class Core:
             return None
         try:
             record = json.loads(raw)
-            token, expires = str(record["access_token"]), float(record["expires_at"])
+            token, refresh_at = str(record["access_token"]), float(record["refresh_at"])
         except (ValueError, KeyError, TypeError):
             return None
-        return token if expires - TOKEN_MARGIN_SECONDS > self.now().timestamp() else None
+        return token if refresh_at > self.now().timestamp() else None
 
     def forget_token(self) -> None:
         self.tokens.delete(self._token_key)
@@ -283,10 +283,10 @@ class Core:
         data = reply.body["data"]
         token = str(data["access_token"])
         lifetime = float(data.get("expires_in") or 3600)
-        # reused until shortly before it expires: a tenth of its life, at most five minutes
-        expires_at = reply.fetched_at.timestamp() + lifetime
-        record = json.dumps({"access_token": token, "expires_at": expires_at}).encode()
+        # reused until shortly before it expires: a tenth of its life before, at most five minutes
         keep = lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 10)
+        refresh_at = reply.fetched_at.timestamp() + keep
+        record = json.dumps({"access_token": token, "refresh_at": refresh_at}).encode()
         if keep > 0:
             self.tokens.set(self._token_key, record, keep)
         return token

@@ -151,8 +151,9 @@ class FlatPackage(Model):
 
     @classmethod
     def of(cls, entry: CatalogueEntry) -> list[FlatPackage]:
+        """The entry's packages, flattened (from values the entry already validated)."""
         return [
-            cls(
+            cls.model_construct(
                 package_id=package.id,
                 slug=entry.slug,
                 type=package.type,
@@ -170,7 +171,7 @@ class FlatPackage(Model):
                 text=package.text,
                 plan_type=operator.plan_type,
                 activation_policy=operator.activation_policy,
-                operator=FlatOperator(
+                operator=FlatOperator.model_construct(
                     title=operator.title, is_roaming=operator.is_roaming, info=operator.info
                 ),
                 countries=[c.country_code for c in operator.countries if c.country_code],
