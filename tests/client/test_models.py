@@ -7,13 +7,15 @@ import hashlib
 import hmac
 import importlib.metadata
 import json
+import stat
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from esimhub.client import errors, webhooks
+from esimhub.client import FileStore, MemoryStore, errors, webhooks
 from esimhub.client.models import Order, Sim, Usage
 
 ORDER_LIST_ITEM = {  # reference §3.8: strings where the submit-order answer has numbers
@@ -224,3 +226,26 @@ def test_the_command_says_what_to_install_when_the_server_is_missing() -> None:
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
     assert "pip install 'esimhub[server]'" in done.stderr
+
+
+def test_stores_expire_entries_and_keep_files_private(tmp_path: Path) -> None:
+    files = FileStore(tmp_path / "store")
+    files.set("token:https://a:id", b'{"access_token": "t"}', ttl=60)
+    files.set("gone", b"{}", ttl=-1)
+    assert files.get("token:https://a:id") == b'{"access_token": "t"}'
+    assert files.get("gone") is None
+    assert files.get("never") is None
+    assert stat.S_IMODE((tmp_path / "store").stat().st_mode) == 0o700
+    written = list((tmp_path / "store").iterdir())
+    assert len(written) == 2
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
+    assert all(json.loads(p.read_text())["expires"] for p in written)  # JSON, never pickle
+    files.delete("token:https://a:id")
+    assert files.get("token:https://a:id") is None
+
+    memory = MemoryStore(max_entries=2)
+    for key in ("a", "b", "c"):
+        memory.set(key, key.encode(), ttl=60)
+    assert (memory.get("a"), memory.get("b"), memory.get("c")) == (None, b"b", b"c")
+    memory.set("d", b"d", ttl=-1)
+    assert memory.get("d") is None
