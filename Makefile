@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: help run test test-fast install dev check lint format bench bench-load clean
+.PHONY: help run test test-fast install dev check lint format bench bench-load bench-cli clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -39,6 +39,9 @@ format: dev  ## format and fix what ruff can
 
 bench: dev  ## the benchmarks (see bench/)
 	$(BIN)/python -m bench
+
+bench-cli: dev  ## how fast the admin CLI answers (esimhub --help against bare Typer)
+	$(BIN)/python -m bench.cli
 
 bench-load: dev  ## the load bench: wrk against same-run anchors, into bench/results/ (needs wrk)
 	@command -v wrk >/dev/null || { echo "the load bench needs wrk: apt-get install wrk"; exit 1; }

@@ -40,6 +40,9 @@ from esimhub.web.share import router as share_router
 from esimhub.worker import Worker
 
 log = logging.getLogger("esimhub")
+# Health probes read neither the clock nor a partner: they answer even from a database that
+# cannot serve (to say so).
+PROBES = frozenset({"/livez", "/readyz", "/healthz"})
 GC_THRESHOLD = 20_000
 
 DESCRIPTION = """\
@@ -134,25 +137,35 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(qr_router)
     app.include_router(share_router)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
-        checks: dict[str, Any] = {}
-        healthy = True
-        try:
-            await db.ping(runtime.sessionmaker)
-            checks["database"] = "ok"
-        except Exception as exc:  # a health check reports every failure, whatever its type
-            checks["database"], healthy = f"error: {exc.__class__.__name__}", False
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> Response:
+        """The process is up and its event loop answers."""
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def readyz() -> Response:
+        """Ready to serve: the database reachable and migrated to this code's revision (else
+        503). Redis, when configured, is reported but never fails readiness: without it the
+        limiter falls back (``ESIMHUB_RATE_LIMIT_FALLBACK``) and the API keeps serving."""
+        problem = await db.readiness(runtime.engine)
+        body: dict[str, Any] = {
+            "status": "ok" if problem is None else "unavailable",
+            "version": __version__,
+            "database": problem or "ok",
+        }
         if redis is None:
-            checks["redis"] = "not configured"
+            body["redis"] = "not configured"
         else:
             try:
                 await redis.ping()
-                checks["redis"] = "ok"
-            except Exception as exc:  # as above
-                checks["redis"], healthy = f"error: {exc.__class__.__name__}", False
-        body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks}
-        return JSONResponse(body, status_code=200 if healthy else 503)
+                body["redis"] = "ok"
+            except Exception as exc:  # a health check reports every failure, whatever its type
+                body["redis"] = f"degraded ({exc.__class__.__name__}): limits counted per process"
+                if problem is None:
+                    body["status"] = "degraded"
+        return JSONResponse(body, status_code=200 if problem is None else 503)
+
+    app.add_api_route("/readyz", readyz, include_in_schema=False)
+    app.add_api_route("/healthz", readyz, include_in_schema=False)  # the name before /readyz
 
     app.add_api_route("/metrics", runtime.metrics.render, include_in_schema=False)
     app.add_middleware(Edge, runtime=runtime)
@@ -175,7 +188,7 @@ class Edge:
             return
         started = time.perf_counter()
         status = 500
-        if self.clock_sync:
+        if self.clock_sync and scope["path"] not in PROBES:
             await self.runtime.clock_sync.refresh()
 
         async def edge_send(message: Message) -> None:

@@ -7,6 +7,7 @@ worker job, a sweep, a CLI command, a background read). Nothing else begins or c
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,10 +16,13 @@ from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -153,6 +157,49 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The revisions this code's migrations end at."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def _current_revisions(connection: Connection) -> frozenset[str]:
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
+
+
+async def readiness(engine: AsyncEngine) -> str | None:
+    """Why the database cannot serve this code, in one line (unreachable, or not migrated to
+    its revision); ``None`` when it can."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(_current_revisions)
+    except (OSError, SQLAlchemyError) as exc:
+        return f"Cannot reach the database at {where}: {_first_line(exc)}"
+    heads = head_revisions()
+    if current == heads:
+        return None
+    at = ", ".join(sorted(current)) or "no revision"
+    return (
+        f"The database at {where} is not migrated (it is at {at}; this esimhub needs "
+        f"{', '.join(sorted(heads))}): run `esimhub db upgrade`, or `esimhub serve --migrate`"
+    )
+
+
+async def unusable(engine: AsyncEngine, exc: BaseException) -> str | None:
+    """If ``exc`` was raised because the database cannot serve this code, why (one line);
+    otherwise ``None`` (the error is the caller's to report)."""
+    if not isinstance(exc, OSError | SQLAlchemyError):
+        return None
+    return await readiness(engine)
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    text_ = str(cause).strip().splitlines()
+    return f"{cause.__class__.__name__}: {text_[0]}" if text_ else cause.__class__.__name__
+
+
 @asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -161,12 +208,6 @@ async def transaction(
     rolled back if it raises."""
     async with sessionmaker() as session, session.begin():
         yield session
-
-
-async def ping(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Raise unless the database answers."""
-    async with transaction(sessionmaker) as session:
-        await session.execute(text("SELECT 1"))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -8,7 +8,7 @@ import sys
 
 def main() -> None:
     try:
-        from esimhub.cli.main import app  # noqa: PLC0415 - the server is optional
+        from esimhub.cli.main import main as run  # noqa: PLC0415 - the server is optional
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.startswith("esimhub"):
             raise
@@ -16,4 +16,4 @@ def main() -> None:
             f"esimhub: the server is not installed ({exc.name} is missing); "
             "install it with: pip install 'esimhub[server]'"
         )
-    app()
+    run()

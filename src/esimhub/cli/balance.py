@@ -3,52 +3,91 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.auth import service as auth
-from esimhub.cli.common import clock, console, errors, no_partner, run
+from esimhub.cli.common import clock, console, no_partner, refuse, run
 from esimhub.kit.clock import format_datetime
-from esimhub.kit.money import to_cents, wire_number, wire_string
-from esimhub.ledger import service as ledger
-from esimhub.models import LedgerEntry, Partner, Refund
-from esimhub.refunds import service as refunds
+from esimhub.kit.money import exact_cents, wire_number, wire_string
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.models import LedgerEntry, Partner, Refund
 
 app = typer.Typer(help="Partner balances: credit, credit limit, ledger.", no_args_is_help=True)
 refunds_app = typer.Typer(help="Refund requests: review, approve, reject.", no_args_is_help=True)
+# "-1000" is read as the amount (and refused with a pointer to `debit`), not as an option "-1".
+NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
 
 
 def _amount(value: str, name: str) -> int:
     try:
-        return to_cents(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an amount in USD", param_hint=name) from None
+        return exact_cents(value)
+    except ValueError as exc:
+        reason = "has more than two decimals" if "decimals" in str(exc) else "is not a USD amount"
+        raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
 
 
-@app.command("credit")
-def credit(
-    client_id: str,
-    amount: Annotated[str, typer.Argument(help="USD; negative to take money back.")],
-    note: Annotated[str | None, typer.Option(help="Reference kept in the ledger.")] = None,
-) -> None:
-    """Add prepaid balance to a partner (a ledger entry; the balance is their sum)."""
-    cents = _amount(amount, "AMOUNT")
+def _positive(value: str, name: str, *, negative_hint: str) -> int:
+    cents = _amount(value, name)
+    if cents < 0:
+        raise typer.BadParameter(f"must be positive; {negative_hint}", param_hint=name)
     if cents == 0:
-        raise typer.BadParameter("must not be zero", param_hint="AMOUNT")
+        raise typer.BadParameter("must not be zero", param_hint=name)
+    return cents
+
+
+def _move(client_id: str, cents: int, *, note: str | None, force: bool) -> int:
+    """Credit (or, negative, debit) a partner's balance; the balance after."""
+    from esimhub.auth import service as auth
+    from esimhub.ledger import service as ledger
 
     async def work(session: AsyncSession) -> int:
         partner = await auth.require_partner(session, client_id)
+        if cents < 0 and not force:
+            available = await ledger.available_cents(session, partner.id)
+            if -cents > available:
+                refuse(
+                    f"Debiting {wire_string(-cents)} USD would take {client_id} past its credit"
+                    f" limit (it can spend {wire_string(available)} USD); --force to do it anyway"
+                )
         await ledger.credit(session, partner.id, amount_cents=cents, clock=clock(), reference=note)
         await session.flush()
         return await ledger.balance_cents(session, partner.id)
 
     try:
-        balance = run(work)
+        return run(work)
     except auth.PartnerNotFound:
         no_partner(client_id)
+
+
+@app.command("credit", context_settings=NEGATIVE_ARGUMENTS)
+def credit(
+    client_id: str,
+    amount: Annotated[str, typer.Argument(help="USD to add, at most two decimals.")],
+    note: Annotated[str | None, typer.Option(help="Reference kept in the ledger.")] = None,
+) -> None:
+    """Add prepaid balance to a partner (a ledger entry; the balance is their sum)."""
+    cents = _positive(amount, "AMOUNT", negative_hint="take money back with `balance debit`")
+    balance = _move(client_id, cents, note=note, force=False)
+    console.print(f"Balance of {client_id}: [bold]{wire_string(balance)} USD[/]")
+
+
+@app.command("debit", context_settings=NEGATIVE_ARGUMENTS)
+def debit(
+    client_id: str,
+    amount: Annotated[str, typer.Argument(help="USD to take back, at most two decimals.")],
+    note: Annotated[str | None, typer.Option(help="Reference kept in the ledger.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Debit even past the partner's credit limit.")
+    ] = False,
+) -> None:
+    """Take prepaid balance back from a partner (refused past its credit limit)."""
+    cents = _positive(amount, "AMOUNT", negative_hint="give the amount to take back")
+    balance = _move(client_id, -cents, note=note, force=force)
     console.print(f"Balance of {client_id}: [bold]{wire_string(balance)} USD[/]")
 
 
@@ -56,6 +95,8 @@ def credit(
 def verify() -> None:
     """Check every partner's balance against the sum of its ledger entries (exit 1 if any
     differs)."""
+    from esimhub.ledger import service as ledger
+
     mismatches = run(ledger.mismatches)
     if not mismatches:
         console.print("Every balance equals the sum of its ledger entries.")
@@ -68,9 +109,11 @@ def verify() -> None:
     raise typer.Exit(1)
 
 
-@app.command("credit-limit")
+@app.command("credit-limit", context_settings=NEGATIVE_ARGUMENTS)
 def credit_limit(client_id: str, amount: str) -> None:
     """Set how far below zero a partner's balance may go."""
+    from esimhub.auth import service as auth
+
     cents = _amount(amount, "AMOUNT")
     if cents < 0:
         raise typer.BadParameter("must not be negative", param_hint="AMOUNT")
@@ -91,6 +134,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """A partner's balance, credit limit and ledger."""
+    from esimhub.auth import service as auth
+    from esimhub.ledger import service as ledger
 
     async def work(session: AsyncSession) -> tuple[Partner, int, list[LedgerEntry]]:
         partner = await auth.require_partner(session, client_id)
@@ -141,6 +186,7 @@ def list_refunds(
     status: Annotated[str | None, typer.Option(help="pending, approved or rejected.")] = None,
 ) -> None:
     """Refund requests, oldest first."""
+    from esimhub.refunds import service as refunds
 
     async def work(session: AsyncSession) -> list[Refund]:
         return list(await refunds.refunds(session, status))
@@ -160,6 +206,8 @@ def list_refunds(
 
 
 def _decide(refund_id: int, *, approve: bool, amount: str | None, note: str | None) -> Refund:
+    from esimhub.refunds import service as refunds
+
     cents = _amount(amount, "--amount") if amount is not None else None
 
     async def work(session: AsyncSession) -> Refund:
@@ -170,8 +218,7 @@ def _decide(refund_id: int, *, approve: bool, amount: str | None, note: str | No
     try:
         return run(work)
     except refunds.RefundDecisionError as exc:
-        errors.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        refuse(str(exc))
 
 
 @refunds_app.command("approve")

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.catalogue import service
-from esimhub.cli.common import clock, console, errors, run
+from esimhub.cli.common import clock, console, refuse, run
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.catalogue.service import ImportSummary
 
 app = typer.Typer(help="The package catalogue.", no_args_is_help=True)
 
 
-def _load_with_progress(document: Any, label: str) -> service.ImportSummary:
+def _load_with_progress(document: Any, label: str) -> ImportSummary:
+    from esimhub.catalogue import service
+
     total = service.count_packages(document)
     with Progress(
         TextColumn("{task.description}"),
@@ -28,7 +33,7 @@ def _load_with_progress(document: Any, label: str) -> service.ImportSummary:
     ) as progress:
         task = progress.add_task(label, total=total)
 
-        async def work(session: AsyncSession) -> service.ImportSummary:
+        async def work(session: AsyncSession) -> ImportSummary:
             return await service.import_catalogue(
                 session,
                 clock=clock(),
@@ -39,7 +44,7 @@ def _load_with_progress(document: Any, label: str) -> service.ImportSummary:
         return run(work)
 
 
-def _report(summary: service.ImportSummary) -> None:
+def _report(summary: ImportSummary) -> None:
     console.print(
         f"Catalogue version {summary.version}: {summary.destinations} destinations, "
         f"{summary.operators} operators, {summary.packages} packages."
@@ -59,12 +64,13 @@ def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Replace the catalogue with FILE, a saved GET /v2/packages response (or a list of pages)."""
+    from esimhub.catalogue import service
+
     try:
         document = json.loads(file.read_bytes())
         summary = _load_with_progress(document, f"Importing {file.name}")
     except (ValueError, service.CatalogueImportError) as exc:
-        errors.print(f"[red]Cannot import {file}: {exc}[/]")
-        raise typer.Exit(1) from None
+        refuse(f"Cannot import {file}: {exc}")
     _report(summary)
 
 
@@ -74,6 +80,7 @@ def export(
     base_url: Annotated[str, typer.Option(help="Prefix for relative image URLs.")] = "",
 ) -> None:
     """Write the catalogue to FILE in the GET /v2/packages shape (net pricing, with top-ups)."""
+    from esimhub.catalogue import service
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         return await service.export_catalogue(session, clock=clock(), base_url=base_url)

@@ -1,21 +1,29 @@
-"""What every admin command shares: settings, a database session, and the console."""
+"""What every admin command shares: settings, a database session, the console, and the errors
+that end a command.
+
+The command modules import only Typer, Rich and ``esimhub.kit`` at the top, and the rest (the
+database, the areas' services, the settings) inside the commands that use it: ``esimhub --help``
+then answers in about a tenth of a second instead of two (``bench/cli.py``).
+
+Exit codes: 0 done, 1 refused (by a rule, or by the state of the database), 2 bad usage (Click's
+own code for a bad option or argument).
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub import db
-from esimhub.clock.service import stored_offset
-from esimhub.config import Settings, get_settings
-from esimhub.db import create_sessionmaker, engine_for
 from esimhub.kit.clock import Clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.config import Settings
 
 T = TypeVar("T")
 
@@ -26,9 +34,12 @@ errors = Console(stderr=True)
 @asynccontextmanager
 async def transaction(settings: Settings | None = None) -> AsyncIterator[AsyncSession]:
     """One session, committed if the block succeeds and rolled back if it raises."""
-    engine = engine_for(settings or get_settings())
+    from esimhub import db
+    from esimhub.config import get_settings
+
+    engine = db.engine_for(settings or get_settings())
     try:
-        async with db.transaction(create_sessionmaker(engine)) as session:
+        async with db.transaction(db.create_sessionmaker(engine)) as session:
             yield session
     finally:
         await engine.dispose()
@@ -39,6 +50,9 @@ _clock = Clock()
 
 def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Do ``work`` in one transaction, on the system clock (moved, in a sandbox)."""
+    import asyncio
+
+    from esimhub.clock.service import stored_offset
 
     async def main() -> T:
         async with transaction() as session:
@@ -53,7 +67,17 @@ def clock() -> Clock:
     return _clock
 
 
+def refuse(message: str) -> NoReturn:
+    """End a command that a rule, or the state of the database, refuses: exit code 1."""
+    errors.print(f"[red]{message}[/]", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def bad_usage(message: str) -> NoReturn:
+    """End a command whose arguments are wrong: exit code 2, as Click does for its own checks."""
+    raise typer.BadParameter(message)
+
+
 def no_partner(client_id: str) -> NoReturn:
     """End a command that named an unknown partner."""
-    errors.print(f"[red]No partner with client_id {client_id}[/]")
-    raise typer.Exit(1)
+    refuse(f"No partner with client_id {client_id}")

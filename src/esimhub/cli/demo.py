@@ -44,7 +44,9 @@ async def prepare(settings: Settings, *, base_url: str) -> None:
     console.print(
         f"  TOKEN=$(curl -s {base_url}/v2/token -d client_id={client_id} "
         f"-d client_secret={secret} -d grant_type=client_credentials "
-        '| python3 -c \'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])\')',
+        "| python3 -c 'import json,sys; b=json.load(sys.stdin); "
+        't=(b.get("data") or {}).get("access_token"); '
+        'print(t) if t else sys.exit("no token: "+json.dumps(b))\')',
         soft_wrap=True,
         markup=False,
     )

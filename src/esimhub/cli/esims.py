@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.auth import service as auth
-from esimhub.cli.common import clock, console, errors, no_partner, run
-from esimhub.config import get_settings
-from esimhub.esims import service as esims
+from esimhub.cli.common import bad_usage, clock, console, errors, no_partner, refuse, run
 from esimhub.kit.clock import format_datetime
-from esimhub.models import Brand, MailMessage, Operator
-from esimhub.notifications import service as mail
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.esims.service import ImportResult
+    from esimhub.models import Brand, MailMessage, Operator
 
 inventory_app = typer.Typer(help="eSIM profiles imported from an SM-DP+.", no_args_is_help=True)
 brand_app = typer.Typer(help="Partner brands for share pages and emails.", no_args_is_help=True)
@@ -32,9 +32,12 @@ def import_inventory(
     All or nothing: one bad line and nothing is imported. The operator then sells only from its
     pool, and an empty pool answers the documented out-of-stock errors.
     """
+    from esimhub.config import get_settings
+    from esimhub.esims import service as esims
+
     text = file.read_text(encoding="utf-8-sig")
 
-    async def work(session: AsyncSession) -> esims.ImportResult:
+    async def work(session: AsyncSession) -> ImportResult:
         found = await esims.find_operator(session, operator)
         if found is None:
             raise esims.InventoryImportError([f"no operator {operator!r}"])
@@ -50,7 +53,7 @@ def import_inventory(
             errors.print(f"  {problem}")
         if len(exc.problems) > 50:
             errors.print(f"  ... and {len(exc.problems) - 50} more")
-        raise typer.Exit(1) from None
+        raise typer.Exit(1) from None  # refused: the lines above say why
     console.print(
         f"Imported {result.imported} profiles for {result.operator.title} "
         f"(operator {result.operator.id}); {result.available} available."
@@ -60,6 +63,7 @@ def import_inventory(
 @inventory_app.command("status")
 def inventory_status() -> None:
     """Profiles left per pool operator."""
+    from esimhub.esims import service as esims
 
     async def work(session: AsyncSession) -> list[tuple[Operator, int]]:
         return await esims.pool_levels(session)
@@ -78,6 +82,8 @@ def create_brand(
     color: Annotated[str | None, typer.Option(help="Brand colour, #RRGGBB.")] = None,
 ) -> None:
     """Create brand settings a partner can name in ``brand_settings_name``."""
+    from esimhub.auth import service as auth
+    from esimhub.esims import service as esims
 
     async def work(session: AsyncSession) -> Brand:
         partner = await auth.require_partner(session, client_id)
@@ -89,15 +95,18 @@ def create_brand(
         brand = run(work)
     except auth.PartnerNotFound:
         no_partner(client_id)
+    except esims.BrandExists as exc:
+        refuse(str(exc))
     except ValueError as exc:
-        errors.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        bad_usage(str(exc))
     console.print(f"Brand [bold]{brand.name}[/] created; share links use /s/{brand.slug}/...")
 
 
 @brand_app.command("list")
 def list_brands(client_id: str) -> None:
     """A partner's brands."""
+    from esimhub.auth import service as auth
+    from esimhub.esims import service as esims
 
     async def work(session: AsyncSession) -> list[Brand]:
         partner = await auth.require_partner(session, client_id)
@@ -119,6 +128,7 @@ def list_mail(
     full: Annotated[bool, typer.Option(help="Print each message's text.")] = False,
 ) -> None:
     """Mail to end users (eSIM share emails), oldest first."""
+    from esimhub.notifications import service as mail
 
     async def work(session: AsyncSession) -> list[MailMessage]:
         return list(await mail.messages(session, status=status))
@@ -148,6 +158,7 @@ def list_mail(
 @mail_app.command("resend")
 def resend_mail(message_id: int) -> None:
     """Queue a message again (a failed one, say); the worker sends it on its next pass."""
+    from esimhub.notifications import service as mail
 
     async def work(session: AsyncSession) -> MailMessage:
         return await mail.resend(session, message_id, now=clock().now())
@@ -155,6 +166,5 @@ def resend_mail(message_id: int) -> None:
     try:
         message = run(work)
     except mail.MailNotFound:
-        errors.print(f"[red]No message {message_id}[/]")
-        raise typer.Exit(1) from None
+        refuse(f"No message {message_id}")
     console.print(f"Message #{message.id} to {message.to_address} queued again.")

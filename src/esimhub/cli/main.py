@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Annotated, Any
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 
-from esimhub import db
 from esimhub.cli import balance, catalogue, esims, network, partner, webhooks
-from esimhub.cli.common import console
-from esimhub.config import get_settings
+from esimhub.cli.common import console, errors, refuse
+
+if TYPE_CHECKING:
+    from esimhub.config import Settings
 
 app = typer.Typer(
     help="esimhub: an eSIM distribution platform with an Airalo-compatible API.",
@@ -36,7 +36,10 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Run the database migrations."""
+    """Run the database migrations (before serving a new version on PostgreSQL)."""
+    from esimhub import db
+    from esimhub.config import get_settings
+
     db.upgrade(get_settings().database_url, revision)
     console.print(f"Database at {revision}.")
 
@@ -50,6 +53,9 @@ def worker(
     once: Annotated[bool, typer.Option(help="One pass over what is due, then exit.")] = False,
 ) -> None:
     """Deliver webhooks and mail, place due scheduled orders, settle eSIMs (run any number)."""
+    import asyncio
+
+    from esimhub.config import get_settings
     from esimhub.runtime import Runtime
     from esimhub.worker import Worker
 
@@ -93,15 +99,32 @@ def serve(
             help="Server processes sharing the port. Limits are shared only through Redis.",
         ),
     ] = 1,
+    migrate: Annotated[
+        bool,
+        typer.Option(help="Run the database migrations first (always done on SQLite)."),
+    ] = False,
 ) -> None:
     """Serve the partner API (migrates an embedded SQLite database on first start)."""
+    import asyncio
+
+    import uvicorn
+
+    from esimhub import db
     from esimhub.app import create_app, server_options, settle_heap
     from esimhub.cli import demo as demo_setup
+    from esimhub.config import get_settings
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
-    if settings.is_sqlite:
+    if settings.is_sqlite or migrate:
         db.upgrade(settings.database_url)
+    problem = asyncio.run(_readiness(settings))
+    if problem is not None:
+        if demo:
+            refuse(problem)
+        errors.print(
+            f"[yellow]{problem}. /readyz answers 503 until it is fixed.[/]", soft_wrap=True
+        )
     if demo:
         base = settings.public_base_url or f"http://{host}:{port}"
         asyncio.run(demo_setup.prepare(settings, base_url=base.rstrip("/")))
@@ -122,3 +145,33 @@ def serve(
     app = create_app(settings)
     settle_heap()
     uvicorn.run(app, **options)
+
+
+async def _readiness(settings: Settings, exc: BaseException | None = None) -> str | None:
+    """Why the database cannot serve (one line), or ``None``. Given the error a command ended
+    with: only if the database is why (``db.unusable``)."""
+    from esimhub import db
+
+    engine = db.engine_for(settings)
+    try:
+        return await (db.readiness(engine) if exc is None else db.unusable(engine, exc))
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    """``esimhub``: the commands, with one mapping of what ends them. A command that meets a
+    database it cannot use (unreachable, or not migrated) ends with one line saying so and exit
+    code 1, not a traceback; any other error is a bug, and keeps its traceback."""
+    try:
+        app()
+    except Exception as exc:
+        import asyncio
+
+        from esimhub.config import get_settings
+
+        problem = asyncio.run(_readiness(get_settings(), exc))
+        if problem is None:
+            raise
+        errors.print(f"[red]{problem}[/]", soft_wrap=True)
+        sys.exit(1)

@@ -3,29 +3,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.cli.common import clock, console, errors, run
-from esimhub.clock.service import ClockBackwards, ClockControlDisabled, stored_offset
-from esimhub.clock.tasks import move_and_settle, read_offset
-from esimhub.config import get_settings
-from esimhub.db import create_sessionmaker, engine_for
+from esimhub.cli.common import clock, console, errors, refuse, run
 from esimhub.kit.clock import Clock, format_datetime, parse_duration
 from esimhub.kit.statuses import PackageStatus
-from esimhub.network import service as network
-from esimhub.network import tasks as network_tasks
-from esimhub.usage import lifecycle
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.usage.lifecycle import SimState
 
 app = typer.Typer(
     help="Simulate the mobile network: installs, attaches, traffic.", no_args_is_help=True
@@ -35,7 +31,9 @@ clock_app = typer.Typer(
 )
 
 
-def _describe(state: lifecycle.SimState) -> str:
+def _describe(state: SimState) -> str:
+    from esimhub.usage import lifecycle
+
     report = state.report()
     if report.package is None:
         return report.status
@@ -45,20 +43,22 @@ def _describe(state: lifecycle.SimState) -> str:
     return f"{report.status} ({package.package_id}: {left}{until})"
 
 
-def _network(action: str, work: Callable[[AsyncSession], Awaitable[lifecycle.SimState]]) -> None:
+def _network(action: str, work: Callable[[AsyncSession], Awaitable[SimState]]) -> None:
+    from esimhub.network import service as network
+
     try:
         state = run(work)
     except network.NetworkError as exc:
-        errors.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        refuse(str(exc))
     console.print(f"{state.sim.iccid} {action}: {_describe(state)}")
 
 
 @app.command("install")
 def install(iccid: str) -> None:
     """The end user installed the profile (activates `installation`-policy packages)."""
+    from esimhub.network import service as network
 
-    async def work(session: AsyncSession) -> lifecycle.SimState:
+    async def work(session: AsyncSession) -> SimState:
         return await network.install(session, iccid, clock().now())
 
     _network("installed", work)
@@ -72,8 +72,9 @@ def attach(
     ] = None,
 ) -> None:
     """The device registered on a network: first use for `first-usage` packages."""
+    from esimhub.network import service as network
 
-    async def work(session: AsyncSession) -> lifecycle.SimState:
+    async def work(session: AsyncSession) -> SimState:
         return await network.attach(session, iccid, clock().now(), country)
 
     _network("attached", work)
@@ -92,8 +93,9 @@ def consume(
     """Traffic on the eSIM, charged like a usage-feed record (an unused eSIM attaches first)."""
     if not (mb or voice_min or sms):
         raise typer.BadParameter("give --mb, --voice-min or --sms")
+    from esimhub.network import service as network
 
-    async def work(session: AsyncSession) -> lifecycle.SimState:
+    async def work(session: AsyncSession) -> SimState:
         return await network.consume(
             session,
             iccid,
@@ -155,6 +157,15 @@ def _devices(iccids: Sequence[str]) -> list[Device]:
 
 
 async def _simulate(sims: int, speed: float, duration: float | None, tick: float) -> list[Device]:
+    import asyncio
+
+    from esimhub.clock.tasks import read_offset
+    from esimhub.config import get_settings
+    from esimhub.db import create_sessionmaker, engine_for
+    from esimhub.network import service as network
+    from esimhub.network import tasks as network_tasks
+    from esimhub.usage import lifecycle
+
     settings = get_settings()
     engine = engine_for(settings)
     sessionmaker = create_sessionmaker(engine)
@@ -218,6 +229,8 @@ def simulate(
     tick: Annotated[float, typer.Option(min=0.05, help="Real seconds between rounds.")] = 1.0,
 ) -> None:
     """Drive realistic traffic (sessions of bursts, idle gaps) through the usage feed, live."""
+    import asyncio
+
     devices = asyncio.run(_simulate(sims, speed, duration, tick))
     total = sum(d.used_mb for d in devices)
     console.print(f"{len(devices)} eSIMs driven; {total:,.1f} MB charged to them in all.")
@@ -227,6 +240,13 @@ def simulate(
 
 
 def _move(**how: object) -> None:
+    import asyncio
+
+    from esimhub.clock.service import ClockBackwards, ClockControlDisabled
+    from esimhub.clock.tasks import move_and_settle, read_offset
+    from esimhub.config import get_settings
+    from esimhub.db import create_sessionmaker, engine_for
+
     settings = get_settings()
 
     async def main() -> tuple[datetime, int]:
@@ -241,19 +261,16 @@ def _move(**how: object) -> None:
     try:
         now, settled = asyncio.run(main())
     except ClockControlDisabled:
-        errors.print(
-            "[red]The clock cannot be moved on this deployment (ESIMHUB_ENV=production).[/]"
-        )
-        raise typer.Exit(1) from None
+        refuse("The clock cannot be moved on this deployment (ESIMHUB_ENV=production).")
     except ClockBackwards as exc:
-        errors.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
+        refuse(str(exc))
     console.print(f"Clock now {now.isoformat()} · {settled} eSIM(s) settled.")
 
 
 @clock_app.command("show")
 def show() -> None:
     """The system time, and how far it has been moved from real time."""
+    from esimhub.clock.service import stored_offset
 
     offset = run(stored_offset)
     console.print(f"{Clock(offset).now().isoformat()} (moved {offset} from real time)")

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.auth import service
-from esimhub.auth.schemas import partner_summary
-from esimhub.cli.common import clock, console, errors, no_partner, run
-from esimhub.config import get_settings
-from esimhub.kit.money import to_cents, wire_string
+from esimhub.cli.common import bad_usage, clock, console, no_partner, run
+from esimhub.kit.money import exact_cents, wire_string
 from esimhub.kit.statuses import PricingModel
-from esimhub.ledger import service as ledger
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from esimhub.auth.service import Credentials
 
 app = typer.Typer(help="Partner accounts and their API credentials.", no_args_is_help=True)
 
 
 def _cents(value: str, name: str) -> int:
     try:
-        cents = to_cents(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an amount in USD", param_hint=name) from None
+        cents = exact_cents(value)
+    except ValueError as exc:
+        reason = "has more than two decimals" if "decimals" in str(exc) else "is not a USD amount"
+        raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
     if cents < 0:
         raise typer.BadParameter("must not be negative", param_hint=name)
     return cents
@@ -61,8 +62,10 @@ def create(
     credit_cents = _cents(credit_limit, "--credit-limit")
     if discount is not None and not 0 <= discount <= 100:
         raise typer.BadParameter("a percentage from 0 to 100", param_hint="--discount")
+    from esimhub.config import get_settings
+    from esimhub.ledger import service as ledger
 
-    async def work(session: AsyncSession) -> service.Credentials:
+    async def work(session: AsyncSession) -> Credentials:
         return await ledger.open_account(
             session,
             settings=get_settings(),
@@ -89,6 +92,9 @@ def list_partners(
     as_json: Annotated[bool, typer.Option("--json", help="Print the partners as JSON.")] = False,
 ) -> None:
     """List partners with their balance, credit limit and mode."""
+    from esimhub.auth.schemas import partner_summary
+    from esimhub.ledger import service as ledger
+
     rows = run(ledger.partners_with_balances)
     if as_json:
         print(json.dumps([partner_summary(p, balance) for p, balance in rows]))
@@ -121,8 +127,10 @@ def rotate_secret(
     as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON.")] = False,
 ) -> None:
     """Issue a new client secret; tokens issued with the old one stop working."""
+    from esimhub.auth import service
+    from esimhub.config import get_settings
 
-    async def work(session: AsyncSession) -> service.Credentials:
+    async def work(session: AsyncSession) -> Credentials:
         return await service.rotate_secret(session, settings=get_settings(), client_id=client_id)
 
     try:
@@ -139,6 +147,7 @@ def allow_ip(
     replace: Annotated[bool, typer.Option(help="Replace the allowlist instead of adding.")] = False,
 ) -> None:
     """Restrict API access to these addresses (an empty allowlist admits any address)."""
+    from esimhub.auth import service
 
     async def work(session: AsyncSession) -> list[str]:
         return await service.set_ip_allowlist(
@@ -150,6 +159,5 @@ def allow_ip(
     except service.PartnerNotFound:
         no_partner(client_id)
     except ValueError as exc:
-        errors.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+        bad_usage(str(exc))
     console.print("IP allowlist: " + ", ".join(allowlist))

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from esimhub.auth import service as auth
-from esimhub.cli.common import clock, console, errors, no_partner, run
+from esimhub.cli.common import clock, console, no_partner, refuse, run
 from esimhub.kit.statuses import EventStatus
-from esimhub.notifications import schemas
-from esimhub.notifications import service as webhooks
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(help="Webhook events and their delivery attempts.", no_args_is_help=True)
 
@@ -28,6 +27,9 @@ def list_events(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Events, newest first."""
+    from esimhub.auth import service as auth
+    from esimhub.notifications import schemas
+    from esimhub.notifications import service as webhooks
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         partner_id = None
@@ -64,6 +66,8 @@ def list_events(
 @app.command("show")
 def show(event_id: str) -> None:
     """One event: its payload and every delivery attempt."""
+    from esimhub.notifications import schemas
+    from esimhub.notifications import service as webhooks
 
     async def work(session: AsyncSession) -> dict[str, Any] | None:
         event = await webhooks.event_by_public_id(session, event_id)
@@ -73,14 +77,14 @@ def show(event_id: str) -> None:
 
     summary = run(work)
     if summary is None:
-        errors.print(f"[red]No event {event_id}[/]")
-        raise typer.Exit(1)
+        refuse(f"No event {event_id}")
     console.print_json(json.dumps(summary))
 
 
 @app.command("replay")
 def replay(event_id: str) -> None:
     """Deliver an event again at once (the worker sends it on its next pass)."""
+    from esimhub.notifications import service as webhooks
 
     async def work(session: AsyncSession) -> bool:
         event = await webhooks.event_by_public_id(session, event_id)
@@ -90,6 +94,5 @@ def replay(event_id: str) -> None:
         return True
 
     if not run(work):
-        errors.print(f"[red]No event {event_id}[/]")
-        raise typer.Exit(1)
+        refuse(f"No event {event_id}")
     console.print(f"Event {event_id} queued for delivery.")

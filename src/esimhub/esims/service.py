@@ -340,6 +340,10 @@ def slugify(name: str) -> str:
     return slug or "brand"
 
 
+class BrandExists(ValueError):
+    """A partner's brand names are unique."""
+
+
 async def create_brand(
     session: AsyncSession,
     partner_id: int,
@@ -354,7 +358,7 @@ async def create_brand(
     if color is not None and not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
         raise ValueError("the colour must look like #1a2b3c")
     if await repository.brand_by_name(session, partner_id, name) is not None:
-        raise ValueError(f"the brand {name!r} already exists")
+        raise BrandExists(f"the brand {name!r} already exists")
     brand = Brand(
         partner_id=partner_id,
         name=name,

@@ -18,6 +18,21 @@ def to_cents(amount: str | float | int | Decimal) -> int:
     return int((value * CENTS).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def exact_cents(amount: str) -> int:
+    """Parse an amount an operator typed (``"12.5"``, ``"-3"``) into cents, refusing what a cent
+    cannot hold exactly (``"1.234"``) rather than rounding it away."""
+    try:
+        value = Decimal(amount.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {amount!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {amount!r}")
+    cents = value * CENTS
+    if cents != cents.to_integral_value():
+        raise ValueError(f"more than two decimals: {amount!r}")
+    return int(cents)
+
+
 def wire_number(cents: int) -> int | float:
     """Airalo renders prices as JSON numbers, integral when whole: ``4``, ``4.5``, ``1.65``."""
     if cents % CENTS == 0:
