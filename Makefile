@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: help run test test-fast install dev check lint format bench bench-load bench-cli clean
+.PHONY: help run test test-fast install dev lock check lint format bench bench-load bench-cli clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -13,11 +13,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python  ## install esimhub into .venv
-	$(BIN)/pip install --quiet -e '.[server]'
+LOCK := requirements/dev.lock
 
-dev: $(BIN)/python  ## install esimhub with the development tools
-	$(BIN)/pip install --quiet -e '.[dev]'
+install: $(BIN)/python  ## install esimhub into .venv (versions pinned by the lock file)
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[server]'
+
+dev: $(BIN)/python  ## install esimhub with the development tools (versions pinned by the lock file)
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
+
+lock: $(BIN)/python  ## resolve the dependencies again into the lock file (after editing pyproject.toml)
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header --quiet -o $(LOCK)
 
 run: install  ## serve the demo on 127.0.0.1:$(PORT) (SQLite, demo catalogue and partner)
 	$(BIN)/esimhub serve --demo --port $(PORT)
