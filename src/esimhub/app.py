@@ -23,9 +23,11 @@ from esimhub.config import Settings, get_settings
 from esimhub.errors import install_error_handlers
 from esimhub.esims.routes import public_router as qr_router
 from esimhub.esims.routes import router as esims_router
+from esimhub.kit import logs
 from esimhub.kit.clock import Clock
 from esimhub.ledger.routes import router as ledger_router
 from esimhub.limits import rate_limit_headers
+from esimhub.metrics import route_template
 from esimhub.notifications.routes import router as notifications_router
 from esimhub.orders.routes import router as orders_router
 from esimhub.refunds.routes import router as refunds_router
@@ -40,6 +42,7 @@ from esimhub.web.share import router as share_router
 from esimhub.worker import Worker
 
 log = logging.getLogger("esimhub")
+access = logging.getLogger("esimhub.access")
 # Health probes read neither the clock nor a partner: they answer even from a database that
 # cannot serve (to say so).
 PROBES = frozenset({"/livez", "/readyz", "/healthz"})
@@ -174,13 +177,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 class Edge:
     """Pure ASGI, one layer around every request (each layer costs every request a call and a
-    ``send`` wrapper): the sandbox clock brought into step with the stored one before the
-    request reads it, ``X-RateLimit-*`` headers on limited routes, and the request metrics."""
+    ``send`` wrapper): the request id (``X-Request-Id``, accepted or made, returned, and in the
+    context of everything the request logs or emits), the sandbox clock brought into step with
+    the stored one before the request reads it, ``X-RateLimit-*`` headers on limited routes, the
+    request metrics and the request's log line."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
         self.clock_sync = runtime.settings.clock_control_enabled
+        self.access_log = runtime.settings.access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -188,6 +194,9 @@ class Edge:
             return
         started = time.perf_counter()
         status = 500
+        sent_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = logs.accept_request_id(sent_id.decode("latin-1") if sent_id is not None else None)
+        context = logs.request_id.set(rid)
         if self.clock_sync and scope["path"] not in PROBES:
             await self.runtime.clock_sync.refresh()
 
@@ -195,16 +204,33 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 if status != 429:
-                    extra = rate_limit_headers(scope)
-                    if extra:
-                        message["headers"] = [*message.get("headers", []), *extra]
+                    headers.extend(rate_limit_headers(scope))
+                message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, edge_send)
         finally:
-            self.runtime.metrics.observe(scope, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.runtime.metrics.observe(scope, status, seconds)
+            if (
+                self.access_log
+                and scope["path"] not in PROBES
+                and access.isEnabledFor(logging.INFO)
+            ):
+                access.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route_template(scope),
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                        "client_id": scope.get("state", {}).get("client_id"),
+                    },
+                )
+            logs.request_id.reset(context)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -213,13 +239,16 @@ def server_options(settings: Settings) -> dict[str, Any]:
     return {
         "proxy_headers": trusted is not None,
         "forwarded_allow_ips": trusted or "",
-        "access_log": settings.access_log,
+        "access_log": False,  # the Edge logs each request, with more to say
+        "log_config": None,  # logging is set up by ``kit.logs.configure``
     }
 
 
 def served_app() -> FastAPI:
     """The app of one ``esimhub serve --workers N`` process (uvicorn calls it in each)."""
-    app = create_app()
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_style)
+    app = create_app(settings)
     settle_heap()
     return app
 

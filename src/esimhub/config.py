@@ -109,9 +109,12 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
-    # One log line per request from uvicorn. Off by default: it costs every request a formatted
-    # log record, and /metrics already counts requests by route and status.
-    access_log: bool = False
+    # Log lines as JSON objects (for a log pipeline) or for a terminal; unset: JSON in
+    # production, console otherwise.
+    log_format: Literal["json", "console"] | None = None
+    # One log line per request (method, route, status, duration, partner, request id). Off, a
+    # request costs one formatted record less; /metrics still counts requests by route.
+    access_log: bool = True
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -143,6 +146,12 @@ class Settings(BaseSettings):
         """Seconds to wait after the ``attempts``-th failed delivery."""
         schedule = [int(part) for part in self.webhook_retry_schedule.split(",")]
         return schedule[min(attempts, len(schedule)) - 1]
+
+    @property
+    def log_style(self) -> Literal["json", "console"]:
+        if self.log_format is None:
+            return "json" if self.env == "production" else "console"
+        return self.log_format
 
     @property
     def is_sqlite(self) -> bool:

@@ -38,6 +38,7 @@ async def current_partner(request: Request) -> PartnerPrincipal:
     if not partner.ip_allowed(request.client.host if request.client else None):
         raise IpNotAllowed()
     request.state.partner_id = partner.id
+    request.state.client_id = partner.client_id  # for the request's log line
     return partner
 
 

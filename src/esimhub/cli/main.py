@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -56,11 +55,12 @@ def worker(
     import asyncio
 
     from esimhub.config import get_settings
+    from esimhub.kit import logs
     from esimhub.runtime import Runtime
     from esimhub.worker import Worker
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level, settings.log_style)
 
     async def main() -> None:
         runtime = Runtime.create(settings)
@@ -113,9 +113,10 @@ def serve(
     from esimhub.app import create_app, server_options, settle_heap
     from esimhub.cli import demo as demo_setup
     from esimhub.config import get_settings
+    from esimhub.kit import logs
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_level, settings.log_style)
     if settings.is_sqlite or migrate:
         db.upgrade(settings.database_url)
     problem = asyncio.run(_readiness(settings))

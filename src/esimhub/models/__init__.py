@@ -468,6 +468,8 @@ class OutboxEvent(Base):
     attempt_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # a worker holds the event until then; a worker that dies lets it go when the lease ends
     leased_until: Mapped[datetime | None]
+    # the request that caused it (X-Request-Id), carried into the worker's log lines
+    request_id: Mapped[str | None] = mapped_column(String(128))
     delivered_at: Mapped[datetime | None]
 
 

@@ -3,6 +3,7 @@ and mail. Takes a session and never commits (``tasks`` owns the delivery transac
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Sequence
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import __version__
 from esimhub.config import Settings
+from esimhub.kit import logs
 from esimhub.kit.signing import partner_secret
 from esimhub.kit.statuses import EventStatus, MailStatus
 from esimhub.models import MailMessage, NotificationSubscription, OutboxEvent, WebhookDelivery
@@ -37,6 +40,8 @@ WEBHOOK_TYPES = {
 }
 EMAIL_TYPES = {LOW_DATA: "email_low_data", CREDIT_LIMIT: "email_credit_limit"}
 BODY_KEPT = 1000
+
+log = logging.getLogger("esimhub.webhooks")
 
 
 # -- subscriptions ----------------------------------------------------------------------------
@@ -120,6 +125,7 @@ async def emit(
         due_at=at,
         created_at=at,
         target_url=target_url,
+        request_id=logs.request_id.get(),
     )
 
 
@@ -139,6 +145,7 @@ def leased_event(
         target_url=url,
         attempts=0,
         leased_until=now + timedelta(seconds=lease),
+        request_id=logs.request_id.get(),
     )
 
 
@@ -300,6 +307,21 @@ async def record(
         else:
             event.due_at = now + timedelta(seconds=settings.retry_delay(event.attempts))
         statuses[event_id] = event.status
+        log.info(
+            "webhook attempt",
+            extra={
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "attempt": event.attempts,
+                "target_host": urlsplit(ready.url).hostname,
+                "outcome": "delivered" if outcome.ok else "failed",
+                "http_status": outcome.status_code,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
+                "event_status": event.status,
+                "request_id": event.request_id,
+            },
+        )
     return statuses
 
 

@@ -1,0 +1,94 @@
+"""Log lines: JSON (one object per line, for a log pipeline) or console (for a terminal), and
+the id of the request a line belongs to.
+
+``ESIMHUB_LOG_FORMAT`` picks the format (console by default, JSON by default in production).
+Fields are passed as ``extra={...}``; the request id is added from the context of the request
+(or of the worker job) that logs, so every line of one request, and the worker's lines for the
+webhooks it caused, share it. Nothing here knows about secrets: callers log ids, never tokens,
+secrets, bodies or headers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# What a client may send as X-Request-Id: short, printable, no spaces (it goes into log lines
+# and headers as is). Anything else is replaced by an id of our own.
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+# The attributes every LogRecord has; the rest came in ``extra``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+def accept_request_id(sent: str | None) -> str:
+    """The client's ``X-Request-Id`` when it is a sane one, else a new id."""
+    if sent is not None and _ACCEPTED_ID.fullmatch(sent):
+        return sent
+    return uuid.uuid4().hex
+
+
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra`` fields of a record, with the request id of its context."""
+    found = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+    current = request_id.get()
+    if current is not None:
+        found.setdefault("request_id", current)
+    return found
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **fields(record),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extra = " ".join(f"{key}={value}" for key, value in fields(record).items())
+        text = f"{record.levelname} {record.name} {record.getMessage()}"
+        if extra:
+            text = f"{text}  {extra}"
+        if record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        return text
+
+
+def configure(level: str, style: Literal["json", "console"], stream: TextIO | None = None) -> None:
+    """Send every log line (esimhub's, uvicorn's, the libraries') to ``stream`` (stderr) in
+    ``style``."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if style == "json" else ConsoleFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        named = logging.getLogger(name)
+        named.handlers[:] = []
+        named.propagate = True
+    # httpx logs every request's URL at INFO: a partner's webhook URL may carry a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's logging left to ``configure`` (its own config would replace our handlers)."""
+    return {"version": 1, "disable_existing_loggers": False}
