@@ -73,10 +73,22 @@ class ConsoleFormatter(logging.Formatter):
         return text
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (a test runner swaps it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        return
+
+
 def configure(level: str, style: Literal["json", "console"], stream: TextIO | None = None) -> None:
     """Send every log line (esimhub's, uvicorn's, the libraries') to ``stream`` (stderr) in
     ``style``."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter() if style == "json" else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
