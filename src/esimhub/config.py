@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Unset: derived from each request.
     public_base_url: str | None = None
     admin_token: SecretStr | None = None
+    # Unset: /metrics is open (keep it off the public network). Set: it asks for this bearer token.
+    metrics_token: SecretStr | None = None
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated
     # addresses or CIDR ranges, or "*". Unset: forwarded headers are ignored and the peer's own
     # address is the client's (for IP allowlists and per-IP limits).

@@ -53,6 +53,20 @@ class Worker:
         await self._client.aclose()
 
     async def run_once(self) -> Tally:
+        """One pass over what is due, counted and timed on /metrics."""
+        metrics = self.runtime.metrics
+        started = time.perf_counter()
+        try:
+            tally = await self._pass()
+        except Exception:
+            metrics.worker_passes.labels("failed").inc()
+            raise
+        finally:
+            metrics.worker_pass_seconds.observe(time.perf_counter() - started)
+        metrics.worker_passes.labels("done").inc()
+        return tally
+
+    async def _pass(self) -> Tally:
         runtime, settings = self.runtime, self.runtime.settings
         await runtime.clock_sync.refresh()
         tally = Tally()
@@ -73,7 +87,12 @@ class Worker:
         claimed = await notifications.claim(sessionmaker, clock=clock, lease=lease)
         if claimed:
             delivered = await notifications.deliver(
-                sessionmaker, settings, clock, self._client, claimed
+                sessionmaker,
+                settings,
+                clock,
+                self._client,
+                claimed,
+                on_delivered=runtime.metrics.delivery_lag.observe,
             )
             for status in delivered:
                 tally.events[status] = tally.events.get(status, 0) + 1

@@ -50,6 +50,11 @@ def _counts(by_status: dict[str, int]) -> str:
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="One pass over what is due, then exit.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's /metrics (passes, delivery lag) on this port."),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface for --metrics-port.")] = "127.0.0.1",
 ) -> None:
     """Deliver webhooks and mail, place due scheduled orders, settle eSIMs (run any number)."""
     import asyncio
@@ -64,6 +69,10 @@ def worker(
 
     async def main() -> None:
         runtime = Runtime.create(settings)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=metrics_host, registry=runtime.metrics.registry)
         runner = Worker(runtime)
         try:
             if once:

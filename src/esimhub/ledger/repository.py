@@ -84,3 +84,15 @@ async def append(
 async def entries(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry]:
     query = select(LedgerEntry).where(LedgerEntry.partner_id == partner_id).order_by(LedgerEntry.id)
     return (await session.scalars(query)).all()
+
+
+async def movements(session: AsyncSession) -> tuple[int, int]:
+    """Cents taken from (debits) and added to (credits) every balance, as positive sums."""
+    negative = func.coalesce(
+        func.sum(-LedgerEntry.amount_cents).filter(LedgerEntry.amount_cents < 0), 0
+    )
+    positive = func.coalesce(
+        func.sum(LedgerEntry.amount_cents).filter(LedgerEntry.amount_cents > 0), 0
+    )
+    row = (await session.execute(select(negative, positive))).one()
+    return int(row[0]), int(row[1])

@@ -220,3 +220,8 @@ async def append(
         reference=reference,
         at=at,
     )
+
+
+async def movements(session: AsyncSession) -> tuple[int, int]:
+    """Cents debited from and credited to every balance since the beginning (for /metrics)."""
+    return await repository.movements(session)

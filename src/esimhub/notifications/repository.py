@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import db
@@ -165,3 +165,27 @@ async def mail(session: AsyncSession, *, status: str | None) -> Sequence[MailMes
 async def sim(session: AsyncSession, sim_id: int) -> Sim | None:
     """The eSIM whose QR code a message attaches."""
     return await session.get(Sim, sim_id)
+
+
+async def outbox_backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Events waiting to be delivered, and when the oldest of them was written."""
+    pending = OutboxEvent.status == EventStatus.PENDING
+    row = (
+        await session.execute(select(func.count(), func.min(OutboxEvent.created_at)).where(pending))
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def delivery_outcomes(session: AsyncSession) -> dict[bool, int]:
+    """Delivery attempts by whether they were delivered."""
+    rows = await session.execute(
+        select(WebhookDelivery.ok, func.count()).group_by(WebhookDelivery.ok)
+    )
+    return {bool(ok): int(count) for ok, count in rows}
+
+
+async def mail_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(MailMessage.status, func.count()).group_by(MailMessage.status)
+    )
+    return {str(status): int(count) for status, count in rows}

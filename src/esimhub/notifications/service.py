@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -280,6 +280,8 @@ async def record(
     settings: Settings,
     attempts: dict[int, tuple[Prepared, Outcome]],
     now: datetime,
+    *,
+    on_delivered: Callable[[float], None] | None = None,
 ) -> dict[int, str]:
     """Record one attempt per event (locked again: the lease may have run out); new statuses."""
     locked = {e.id: e for e in await repository.events_by_id(session, list(attempts), lock=True)}
@@ -302,6 +304,8 @@ async def record(
         event.leased_until = None
         if outcome.ok:
             event.status, event.delivered_at = EventStatus.DELIVERED, now
+            if on_delivered is not None:
+                on_delivered(max((now - event.created_at).total_seconds(), 0.0))
         elif event.attempts - event.attempt_base >= settings.webhook_attempts:
             event.status = EventStatus.FAILED
         else:
@@ -429,3 +433,19 @@ async def resend(session: AsyncSession, message_id: int, *, now: datetime) -> Ma
     message.status, message.attempts, message.error = MailStatus.QUEUED, 0, None
     message.due_at, message.leased_until = now, None
     return message
+
+
+# -- for /metrics -----------------------------------------------------------------------------
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Events waiting to be delivered, and when the oldest of them was written."""
+    return await repository.outbox_backlog(session)
+
+
+async def delivery_outcomes(session: AsyncSession) -> dict[bool, int]:
+    return await repository.delivery_outcomes(session)
+
+
+async def mail_by_status(session: AsyncSession) -> dict[str, int]:
+    return await repository.mail_by_status(session)

@@ -4,7 +4,7 @@ mail, and the simulator's immediate delivery."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -33,8 +33,10 @@ async def deliver(
     event_ids: Sequence[int],
     *,
     concurrency: int = 16,
+    on_delivered: Callable[[float], None] | None = None,
 ) -> list[str]:
     """Attempt a batch of leased events and record every attempt; returns the new statuses.
+    ``on_delivered`` hears, for each event delivered, the seconds since it was written.
 
     One transaction prepares the batch, the POSTs run concurrently outside any transaction, one
     transaction records the outcomes: a crash in between leaves the events leased, to be sent
@@ -52,7 +54,10 @@ async def deliver(
     if prepared:
         attempts = dict(zip(prepared, zip(prepared.values(), outcomes, strict=True), strict=True))
         async with db.transaction(sessionmaker) as session:
-            statuses.update(await service.record(session, settings, attempts, clock.now()))
+            recorded = await service.record(
+                session, settings, attempts, clock.now(), on_delivered=on_delivered
+            )
+            statuses.update(recorded)
     return [statuses.get(event_id, "gone") for event_id in event_ids]
 
 

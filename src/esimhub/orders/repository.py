@@ -62,3 +62,12 @@ async def list_orders(
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def issued(session: AsyncSession) -> tuple[int, int]:
+    """Orders placed, and eSIMs sold (drawn by an order), since the beginning (for /metrics)."""
+    orders = await session.scalar(select(func.count()).select_from(Order))
+    sims = await session.scalar(
+        select(func.count()).select_from(Sim).where(Sim.order_id.is_not(None))
+    )
+    return orders or 0, sims or 0

@@ -248,3 +248,8 @@ async def orders_page(
         session, partner.id, filters, offset=window.start, limit=window.stop - window.start
     )
     return window, orders, await order_sims(session, orders) if with_sims else {}
+
+
+async def issued(session: AsyncSession) -> tuple[int, int]:
+    """Orders placed and eSIMs sold since the beginning (for /metrics)."""
+    return await repository.issued(session)
