@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     env: Environment = "development"
     database_url: str = Field(default_factory=default_database_url)
+    # Files esimhub makes for itself (the local certificate authority of `serve --tls`).
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".esimhub")
     # PostgreSQL connections each process keeps (no overflow), how long a request waits for a
     # free one, and how long a money write waits for its partner's lock: past either wait the
     # request answers 503 with Retry-After instead of queueing without end.

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from esimhub.ledger import service as ordering
 from esimhub.worker import Worker
 from tests.fixtures.clients import Partnered, get_token
 from tests.fixtures.factories import PartnerFactory
+from tests.fixtures.node import npm_sdk
 from tests.fixtures.receiver import Receiver, receiver
 from tests.fixtures.sandbox import Sandbox, sandbox
 
@@ -199,21 +198,11 @@ console.log(JSON.stringify([
 """
 
 
-NPM_SDK = Path(__file__).resolve().parents[2] / ".cache" / "npm-airalo-sdk" / "node_modules"
-
-
 @pytest.fixture(scope="session")
 def node_signature() -> tuple[str, Path]:
-    """Node.js, and the npm ``airalo-sdk``'s own signature helper, fetched beforehand by
-    ``scripts/npm-sdk`` (``make test`` runs it). Missing: skipped, except in CI, where it fails."""
-    node = shutil.which("node")
-    helper = NPM_SDK / "airalo-sdk" / "src" / "helpers" / "Signature.js"
-    if node is None or not helper.exists():
-        reason = "Node.js or the npm airalo-sdk is missing (run scripts/npm-sdk)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return node, helper
+    """Node.js, and the npm ``airalo-sdk``'s own signature helper."""
+    node, package = npm_sdk()
+    return node, package / "src" / "helpers" / "Signature.js"
 
 
 @pytest.mark.external

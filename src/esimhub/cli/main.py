@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from esimhub.cli import balance, catalogue, esims, network, partner, webhooks
-from esimhub.cli.common import console, errors, refuse
+from esimhub.cli.common import bad_usage, console, errors, refuse
 
 if TYPE_CHECKING:
     from esimhub.config import Settings
@@ -112,6 +113,23 @@ def serve(
         bool,
         typer.Option(help="Run the database migrations first (always done on SQLite)."),
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            help="Serve HTTPS with a certificate from esimhub's own local CA (made once under"
+            " ESIMHUB_DATA_DIR/tls)."
+        ),
+    ] = False,
+    tls_name: Annotated[
+        list[str] | None,
+        typer.Option(help="Another name or address for the certificate (repeatable)."),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Your own certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Its private key (PEM).")
+    ] = None,
 ) -> None:
     """Serve the partner API (migrates an embedded SQLite database on first start)."""
     import asyncio
@@ -136,13 +154,15 @@ def serve(
             f"[yellow]{problem}. /readyz answers 503 until it is fixed.[/]", soft_wrap=True
         )
     if demo:
-        base = settings.public_base_url or f"http://{host}:{port}"
+        scheme = "https" if tls or tls_cert else "http"
+        base = settings.public_base_url or f"{scheme}://{host}:{port}"
         asyncio.run(demo_setup.prepare(settings, base_url=base.rstrip("/")))
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": settings.log_level.lower(),
         **server_options(settings),
+        **_tls_options(settings, tls=tls, names=tls_name or [], cert=tls_cert, key=tls_key),
     }
     if workers > 1:
         if not settings.redis_url:
@@ -155,6 +175,26 @@ def serve(
     app = create_app(settings)
     settle_heap()
     uvicorn.run(app, **options)
+
+
+def _tls_options(
+    settings: Settings, *, tls: bool, names: list[str], cert: Path | None, key: Path | None
+) -> dict[str, str]:
+    """uvicorn's certificate options: your own pair, or esimhub's local CA's."""
+    if (cert is None) != (key is None):
+        bad_usage("give both --tls-cert and --tls-key")
+    if cert is not None and key is not None:
+        return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    if not tls:
+        if names:
+            bad_usage("--tls-name needs --tls")
+        return {}
+    from esimhub.cli import tls as local_tls
+
+    made = local_tls.ensure(settings.data_dir / "tls", names)
+    for line in local_tls.how_to_trust(made.ca):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    return {"ssl_certfile": str(made.cert), "ssl_keyfile": str(made.key)}
 
 
 async def _readiness(settings: Settings, exc: BaseException | None = None) -> str | None:
