@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from esimhub import __version__, db, telemetry
+from esimhub import __version__, db, telemetry, tracing
 from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import router as catalogue_router
@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.add_api_route("/metrics", telemetry.metrics, include_in_schema=False)
     app.add_middleware(Edge, runtime=runtime)
+    tracing.instrument(app=app, engine=runtime.engine)
     return app
 
 

@@ -60,6 +60,7 @@ def worker(
     """Deliver webhooks and mail, place due scheduled orders, settle eSIMs (run any number)."""
     import asyncio
 
+    from esimhub import tracing
     from esimhub.config import get_settings
     from esimhub.kit import logs
     from esimhub.runtime import Runtime
@@ -70,6 +71,7 @@ def worker(
 
     async def main() -> None:
         runtime = Runtime.create(settings)
+        tracing.instrument(engine=runtime.engine)
         if metrics_port is not None:
             from prometheus_client import start_http_server
 
