@@ -69,6 +69,8 @@ V1_PATHS = {
     "/sims/{sim_iccid}/usage",
     "/notifications/opt-in",
     "/notifications/opt-out",
+    "/sims/{sim_iccid}/instructions",  # both in Airalo's deprecated menu
+    "/simulator/webhook",
 }
 PARTNER_ROUTERS = (
     auth_router,

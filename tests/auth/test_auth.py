@@ -52,6 +52,19 @@ async def test_token_json_and_multipart(
     assert as_json.json()["data"]["access_token"] != as_multipart.json()["data"]["access_token"]
 
 
+async def test_token_without_grant_type_is_client_credentials(
+    app_client: httpx.AsyncClient, make_partner: PartnerFactory
+) -> None:
+    """As live Airalo: clients that never send grant_type still get a token."""
+    credentials = await make_partner()
+    form = {k: v for k, v in credentials.form().items() if k != "grant_type"}
+    response = await app_client.post("/v2/token", data=form)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["token_type"] == "Bearer"
+    empty = await app_client.post("/v2/token", data={**form, "grant_type": ""})
+    assert empty.status_code == 200
+
+
 async def test_v1_token(app_client: httpx.AsyncClient, make_partner: PartnerFactory) -> None:
     credentials = await make_partner()
     response = await app_client.post("/v1/token", data=credentials.form())
@@ -90,8 +103,11 @@ async def test_wrong_secret_is_401_client_authentication_failed(
             {
                 "client_id": "The client id field is required.",
                 "client_secret": "The client secret field is required.",
-                "grant_type": "The grant type field is required.",
             },
+        ),
+        (
+            {"client_id": "a", "client_secret": "b", "grant_type": ["client_credentials"]},
+            {"grant_type": "The grant type must be a string."},
         ),
         (
             {"client_id": "a", "client_secret": "b", "grant_type": "password"},

@@ -307,6 +307,11 @@ async def test_exchange_rates(partner_api: Partnered) -> None:
     assert all(r["from"] == "USD" and isinstance(r["mid"], str) for r in body["data"]["rates"])
     everything = (await partner_api.get("/v2/finance/exchange-rates")).json()
     assert len(everything["data"]["rates"]) >= 17
+    yesterday = await partner_api.get(
+        "/v2/finance/exchange-rates", params={"date": "2026-11-23", "to": "EUR,GBP"}
+    )
+    assert yesterday.json()["data"]["date"] == "2026-11-23"  # labelled as asked
+    assert yesterday.json()["data"]["rates"] == body["data"]["rates"]  # the newest known
     bad = await partner_api.get(
         "/v2/finance/exchange-rates", params={"date": "24/11/2026", "to": "EURO"}
     )

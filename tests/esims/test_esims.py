@@ -153,6 +153,14 @@ async def test_instructions_are_localised(
     assert android["network_setup"]["is_roaming"] is True
 
 
+async def test_the_deprecated_v1_serves_instructions_like_v2(partner_api: Partnered) -> None:
+    iccid = (await partner_api.order())["sims"][0]["iccid"]
+    v1 = await partner_api.get(f"/v1/sims/{iccid}/instructions")
+    v2 = await partner_api.get(f"/v2/sims/{iccid}/instructions")
+    assert v1.status_code == 200
+    assert v1.json() == v2.json()
+
+
 async def test_brands_on_orders_share_links_and_put_brand(
     partner_api: Partnered, settings: Settings, clock: FrozenClock
 ) -> None:

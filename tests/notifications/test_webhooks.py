@@ -411,6 +411,10 @@ async def test_the_simulator_sends_every_documented_kind(box: Sandbox, hook: Rec
         "/v2/simulator/webhook", json={"event": "low_data_notification", "type": "data_75"}
     )
     assert (not_opted.status_code, not_opted.json()) == (400, {"error": "User is not opted in"})
+    v1 = await box.partner.post(  # also on the deprecated v1, as in Airalo's menu
+        "/v1/simulator/webhook", json={"event": "low_data_notification", "type": "data_75"}
+    )
+    assert (v1.status_code, v1.json()) == (400, {"error": "User is not opted in"})
     invalid = await box.partner.post("/v2/simulator/webhook", json={"event": "nope"})
     assert invalid.status_code == 422
     assert invalid.json()["data"]["event"] == (

@@ -371,6 +371,7 @@ async def test_order_list_filters_includes_and_pages(
     assert osaka["sims"][0]["voucher_code"] is None
     assert osaka["status"] == {"name": "Completed", "slug": "completed"}
     assert osaka["user"]["company"] == "Test Partner"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", osaka["user"]["created_at"])
 
     def ids(response: httpx.Response) -> list[int]:
         assert response.status_code == 200, response.text
@@ -388,6 +389,10 @@ async def test_order_list_filters_includes_and_pages(
     assert ids(
         await api.get("/v2/orders", params={"filter[created_at]": "2026-11-24 - 2026-11-25"})
     ) == [first["id"]]
+    own = first["created_at"]  # "Y-m-d H:i:s": a client's filter built from an order
+    assert ids(await api.get("/v2/orders", params={"filter[created_at]": f"{own} - {own}"})) == [
+        first["id"]
+    ]
     assert ids(await api.get("/v2/orders", params={"filter[order_status]": "refunded"})) == []
 
     page = (await api.get("/v2/orders", params={"limit": "2", "page": "2"})).json()

@@ -6,6 +6,7 @@ import ipaddress
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +34,7 @@ class PartnerPrincipal:
     pricing_model: str
     discount_percentage: int
     allowed_networks: tuple[IpNetwork, ...]
+    created_at: datetime
 
     @classmethod
     def of(cls, partner: Partner) -> PartnerPrincipal:
@@ -46,6 +48,7 @@ class PartnerPrincipal:
             pricing_model=partner.pricing_model,
             discount_percentage=partner.discount_percentage,
             allowed_networks=parse_networks(partner.ip_allowlist),
+            created_at=partner.created_at,
         )
 
     @property

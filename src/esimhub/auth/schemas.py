@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from esimhub.auth.directory import PartnerPrincipal
+from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import wire_string
 from esimhub.kit.statuses import PricingModel
 from esimhub.models import Partner
@@ -52,7 +53,7 @@ def user_dict(partner: PartnerPrincipal) -> dict[str, Any]:
     """The ordering user: Airalo keeps no end-user data, so this is the partner's company."""
     return {
         "id": partner.id,
-        "created_at": None,
+        "created_at": format_datetime(partner.created_at),  # never null: clients parse it
         "name": partner.name,
         "email": None,
         "mobile": None,

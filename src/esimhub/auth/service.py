@@ -148,8 +148,12 @@ async def issue_access_token(
     errors: dict[str, str] = {}
     client_id = _required(fields, "client_id", errors)
     client_secret = _required(fields, "client_secret", errors)
-    grant_type = _required(fields, "grant_type", errors)
-    if grant_type and grant_type != "client_credentials":
+    # Live Airalo takes a token request without grant_type as client_credentials (some clients
+    # never send it; docs/compatibility.md); any other value is refused.
+    grant_type = fields.get("grant_type") or "client_credentials"
+    if not isinstance(grant_type, str):
+        errors["grant_type"] = "The grant type must be a string."
+    elif grant_type != "client_credentials":
         errors["grant_type"] = "The selected grant type is invalid."
     if errors:
         raise ValidationFailed(errors)

@@ -292,12 +292,14 @@ async def exchange_rates(
         wanted = [code.upper() for code in to.split(",")]
     if errors:
         raise ValidationFailed(errors)
+    # The rates of the newest day published on or before ``day``, labelled ``day``: a client
+    # asking for yesterday gets yesterday (docs/compatibility.md).
     found = await repository.rates_on(session, day)
-    published, rates = found if found else (day, dict(DEMO_RATES))
+    rates = found[1] if found else dict(DEMO_RATES)
     codes = [c for c in (wanted or sorted(rates)) if c in rates and c != "USD"]
     return {
         "data": {
-            "date": published,
+            "date": day,
             "rates": [{"from": "USD", "mid": f"{rates[c].normalize():f}", "to": c} for c in codes],
         },
         "meta": {"message": "success"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -139,19 +140,32 @@ def page_of(
 def created_range(
     text: str | None, key: str = "filter.created_at"
 ) -> tuple[datetime | None, datetime | None]:
-    """``filter[created_at]=2024-01-01 - 2024-01-31`` → [start of first day, start of day after)."""
+    """``filter[created_at]=2024-01-01 - 2024-01-31`` → [start of first day, start of day after).
+
+    Either end may also be a ``Y-m-d H:i:s`` moment (clients build the filter from an order's own
+    ``created_at``): it stands for its day, as on the live API."""
     if text is None or not text.strip():
         return None, None
     first, sep, last = text.partition(" - ")
     try:
-        start = date.fromisoformat(first.strip())
-        end = date.fromisoformat(last.strip()) if sep else start
+        start = _day(first)
+        end = _day(last) if sep else start
     except ValueError as exc:
         raise ValidationFailed(
             {key: "The created at filter must be a date range as Y-m-d - Y-m-d."}
         ) from exc
     begin = datetime.combine(start, time.min, tzinfo=UTC)
     return begin, datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1)
+
+
+_DAY_OR_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})(?: \d{2}:\d{2}:\d{2})?")
+
+
+def _day(text: str) -> date:
+    found = _DAY_OR_MOMENT.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(text)
+    return date.fromisoformat(found.group(1))
 
 
 def includes(text: str | None) -> frozenset[str]:
