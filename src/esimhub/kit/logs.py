@@ -10,11 +10,12 @@ secrets, bodies or headers.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
+import secrets
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
@@ -32,11 +33,17 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 
 
+# New ids: this process's random half, then a counter (32 hex digits in all): unique across
+# processes and restarts without a system call per request, as uuid4 would make.
+_PROCESS = secrets.token_hex(8)
+_COUNTER = itertools.count(int.from_bytes(secrets.token_bytes(4)))
+
+
 def accept_request_id(sent: str | None) -> str:
     """The client's ``X-Request-Id`` when it is a sane one, else a new id."""
     if sent is not None and _ACCEPTED_ID.fullmatch(sent):
         return sent
-    return uuid.uuid4().hex
+    return f"{_PROCESS}{next(_COUNTER) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
 
 
 def fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -88,6 +95,12 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 def configure(level: str, style: Literal["json", "console"], stream: TextIO | None = None) -> None:
     """Send every log line (esimhub's, uvicorn's, the libraries') to ``stream`` (stderr) in
     ``style``."""
+    # Our lines carry their fields; what a record would otherwise gather for each call (thread,
+    # process and task names) costs every request's line and says nothing here.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # no caller lookup per record (the logging HOWTO's optimisation)
     handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter() if style == "json" else ConsoleFormatter())
     root = logging.getLogger()
