@@ -19,9 +19,12 @@ KALLUR = "kallur-digital-7days-1gb"
 CLIENTS = 16
 WARM_UP = 3_000
 WINDOW = 3_000
-# Two measured windows: caches that fill and stop (SQLite's page cache of each pooled connection,
-# 512 KiB, fills as the file grows) grow the first more than the second; a leak grows both alike.
-# A leak of 1 KiB per request would grow the second window 2.9 MiB.
+# Three measured windows: caches that fill and stop (SQLite's page cache of each pooled
+# connection, 512 KiB, fills as the file grows) grow the first more than the later ones; a leak
+# grows every window alike. A leak of 1 KiB per request would grow each window 2.9 MiB, so the
+# smaller growth of the second and third windows must stay under the bound: one window's one-off
+# step (the allocator taking a new arena for a connection thread, seen once in ~10 runs at
+# +4.7 MiB) does not fail the test, a leak still does.
 GROWTH_BOUND_MIB = 2.5
 
 
@@ -84,11 +87,11 @@ def test_memory_stays_flat_under_a_mixed_load(
     with server_processes(1, **env) as (server,):
         runs = [asyncio.run(_load(server.url, credentials, WARM_UP))]
         rss = [rss_mib(server.process.pid)]
-        for _ in range(2):
+        for _ in range(3):
             runs.append(asyncio.run(_load(server.url, credentials, WINDOW)))
             rss.append(rss_mib(server.process.pid))
     print(f"soak ({BACKEND}): RSS after the warm-up and each window of {WINDOW}: {rss} MiB")
     for statuses in runs:
         assert set(statuses) <= {200, 429}, statuses
     assert runs[-1][429] > 0  # the polling limit was exercised
-    assert rss[2] - rss[1] < GROWTH_BOUND_MIB, rss
+    assert min(rss[2] - rss[1], rss[3] - rss[2]) < GROWTH_BOUND_MIB, rss
