@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -183,13 +184,17 @@ class Edge:
     ``send`` wrapper): the request id (``X-Request-Id``, accepted or made, returned, and in the
     context of everything the request logs or emits), the sandbox clock brought into step with
     the stored one before the request reads it, ``X-RateLimit-*`` headers on limited routes, the
-    request metrics and the request's log line."""
+    request metrics and the request's log line; and the body cap: a body over
+    ``ESIMHUB_MAX_BODY_BYTES`` (``ESIMHUB_ADMIN_MAX_BODY_BYTES`` on /admin) answers 413 before
+    authentication, unread when its length is declared, and cut off as it arrives when not."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
         self.clock_sync = runtime.settings.clock_control_enabled
         self.access_log = runtime.settings.access_log
+        self.max_body = runtime.settings.max_body_bytes
+        self.admin_max_body = runtime.settings.admin_max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -197,14 +202,26 @@ class Edge:
             return
         started = time.perf_counter()
         status = 500
-        sent_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        sent_id = length = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                sent_id = value
+            elif key == b"content-length":
+                length = value
         rid = logs.accept_request_id(sent_id.decode("latin-1") if sent_id is not None else None)
         context = logs.request_id.set(rid)
-        if self.clock_sync and scope["path"] not in PROBES:
+        limit = self.admin_max_body if scope["path"].startswith("/admin/") else self.max_body
+        too_large = length is not None and (not length.isdigit() or int(length) > limit)
+        if self.clock_sync and scope["path"] not in PROBES and not too_large:
             await self.runtime.clock_sync.refresh()
 
         async def edge_send(message: Message) -> None:
             nonlocal status
+            if too_large:  # whatever the app answers to the body cut off, the client gets 413
+                if message["type"] == "http.response.start":
+                    status = 413
+                    await _too_large(send, limit, rid)
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
@@ -213,8 +230,26 @@ class Edge:
                 message["headers"] = headers
             await send(message)
 
+        received = 0
+
+        async def capped_receive() -> Message:
+            """A body without a declared length, counted as it arrives: past the cap the app
+            sees the client gone (and answers nothing that is sent)."""
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
         try:
-            await self.app(scope, receive, edge_send)
+            if too_large:
+                status = 413
+                await _too_large(send, limit, rid)
+            else:
+                await self.app(scope, receive if length is not None else capped_receive, edge_send)
         finally:
             seconds = time.perf_counter() - started
             self.runtime.metrics.observe(scope, status, seconds)
@@ -234,6 +269,20 @@ class Edge:
                     },
                 )
             logs.request_id.reset(context)
+
+
+async def _too_large(send: Send, limit: int, rid: str) -> None:
+    body = json.dumps(
+        {"data": [], "meta": {"message": f"The request body is larger than {limit} bytes."}}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"x-request-id", rid.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

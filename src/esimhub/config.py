@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Unset: derived from each request.
     public_base_url: str | None = None
     admin_token: SecretStr | None = None
+    # Request bodies larger than this answer 413 before authentication, unread (1 MiB: a partner
+    # request is a few hundred bytes); the admin API takes whole catalogues (64 MiB).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    admin_max_body_bytes: int = Field(default=67_108_864, ge=1024)
     # Unset: /metrics is open (keep it off the public network). Set: it asks for this bearer token.
     metrics_token: SecretStr | None = None
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated
