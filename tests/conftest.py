@@ -54,6 +54,7 @@ from tests.fixtures.database import (
     new_redis_key_prefix,
 )
 from tests.fixtures.factories import PartnerCredentials, PartnerFactory, create_partner
+from tests.fixtures.receiver import Receiver, receiver
 from tests.fixtures.sandbox import Sandbox, sandbox
 from tests.fixtures.servers import LiveServer, serving
 
@@ -186,3 +187,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & SLOW_FIXTURES or item.name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (records every request, answers 200 unless told)."""
+    with receiver() as hook:
+        yield hook

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import yaml
 from esimhub.cli.main import app
 from esimhub.config import Settings
 from tests.fixtures.database import BACKEND, REDIS_URL, new_database, redis_key_prefix
-from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.servers import free_port
 
 ROOT = Path(__file__).parent.parent
@@ -142,12 +142,6 @@ async def blank_postgres(tmp_path: Path) -> AsyncIterator[str]:
     url, drop = await new_database(tmp_path, migrated=False)
     yield url
     await drop()
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:

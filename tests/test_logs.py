@@ -15,7 +15,7 @@ from esimhub.kit import logs
 from esimhub.kit.clock import FrozenClock
 from esimhub.worker import Worker
 from tests.fixtures.factories import PartnerFactory
-from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.sandbox import MIB, Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
@@ -40,12 +40,6 @@ async def box(
 ) -> AsyncIterator[Sandbox]:
     async with sandbox(database_url, clock, make_partner, access_log=True) as box:
         yield box
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ produced."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from esimhub.kit.clock import FrozenClock
 from esimhub.worker import Worker
 from tests.fixtures.factories import PartnerFactory
-from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.sandbox import MIB, Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
@@ -25,12 +25,6 @@ async def box(
 ) -> AsyncIterator[Sandbox]:
     async with sandbox(database_url, clock, make_partner, metrics_token=METRICS_TOKEN) as box:
         yield box
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
 
 
 def value(text: str, sample: str) -> float:

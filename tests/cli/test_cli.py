@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,6 @@ from tests.fixtures.factories import create_partner, place_order
 from tests.fixtures.servers import free_port
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ESIMHUB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def invoke(*args: str) -> str:

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,19 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from esimhub.cli.main import app
-from esimhub.config import get_settings
 from tests.fixtures.database import BACKEND, make_settings, new_database
 from tests.fixtures.servers import free_port, serving
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ESIMHUB_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ failing alone without holding up any other partner's webhooks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from esimhub.cli.common import transaction
 from esimhub.notifications import service as notifications
 from esimhub.worker import Worker
 from tests.fixtures.factories import PartnerFactory, outbox_events
-from tests.fixtures.receiver import Receiver, receiver
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.sandbox import Sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
@@ -30,12 +29,6 @@ HOSTILE_URLS = [
     "http:///no-host",
     "http://[::1/broken",
 ]
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
 
 
 @pytest.mark.parametrize("url", HOSTILE_URLS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,6 @@ from tests.fixtures.receiver import Receiver, receiver
 from tests.fixtures.sandbox import Sandbox, sandbox
 
 KALLUR = "kallur-digital-7days-1gb"
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
 
 
 async def work(box: Sandbox) -> None:

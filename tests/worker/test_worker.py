@@ -10,10 +10,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from esimhub.cli.common import transaction
@@ -26,13 +24,7 @@ from esimhub.runtime import Runtime
 from esimhub.worker import Worker
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import PartnerFactory, outbox_events
-from tests.fixtures.receiver import Receiver, receiver
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as hook:
-        yield hook
+from tests.fixtures.receiver import Receiver
 
 
 async def _events(
