@@ -24,7 +24,7 @@ from esimhub.cli.main import app
 from esimhub.config import Settings
 from tests.fixtures.database import BACKEND, REDIS_URL, new_database, redis_key_prefix
 from tests.fixtures.receiver import Receiver
-from tests.fixtures.servers import free_port
+from tests.fixtures.servers import esimhub_command, first_answer, free_port
 
 ROOT = Path(__file__).parent.parent
 SETTINGS = {f"ESIMHUB_{name.upper()}" for name in Settings.model_fields}
@@ -144,19 +144,6 @@ async def blank_postgres(tmp_path: Path) -> AsyncIterator[str]:
     await drop()
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 40
-    while True:
-        assert process.poll() is None, "the process ended"
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "not ready in 40 s"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_the_deploy_guide_topology_places_orders(blank_postgres: str, hook: Receiver) -> None:
     port = free_port()
@@ -172,14 +159,7 @@ def test_the_deploy_guide_topology_places_orders(blank_postgres: str, hook: Rece
     }
 
     def esimhub(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "esimhub", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        return esimhub_command(*args, env=env, check=True)
 
     def start(*args: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -197,7 +177,7 @@ def test_the_deploy_guide_topology_places_orders(blank_postgres: str, hook: Rece
         created = json.loads(
             esimhub("partner", "create", "First Partner", "--balance", "500", "--json").stdout
         )
-        _wait_ready(base, api)
+        assert first_answer(f"{base}/readyz", api).status_code == 200
         with httpx.Client(base_url=base, timeout=30) as client:
             token = client.post(
                 "/v2/token",

@@ -7,11 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -25,7 +23,7 @@ from esimhub.models import LedgerEntry, Partner
 from tests.fixtures.clients import app_client
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import create_partner, place_order
-from tests.fixtures.servers import free_port
+from tests.fixtures.servers import first_answer, free_port
 
 runner = CliRunner()
 
@@ -326,14 +324,7 @@ def test_serve_with_two_workers_answers_from_two_processes(tmp_path: Path) -> No
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve --workers 2 did not start"
-                time.sleep(0.2)
+        assert first_answer(f"http://127.0.0.1:{port}/healthz", server).status_code == 200
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) >= 2  # the two workers (and uvicorn's process-spawning helper)
     finally:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from esimhub.cli.main import app
 from tests.fixtures.database import BACKEND, make_settings, new_database
-from tests.fixtures.servers import free_port, serving
+from tests.fixtures.servers import esimhub_command, first_answer, free_port, serving
 
 runner = CliRunner()
 
@@ -32,15 +31,7 @@ async def blank_database(tmp_path: Path) -> AsyncIterator[str]:
 
 def esimhub(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     """The installed command, as an operator runs it."""
-    env = {**os.environ, "ESIMHUB_DATABASE_URL": database_url}
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "esimhub", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return esimhub_command(*args, env={"ESIMHUB_DATABASE_URL": database_url})
 
 
 def test_a_database_not_migrated_gives_one_line_and_exit_1(blank_database: str) -> None:
@@ -143,14 +134,7 @@ def test_serve_migrate_migrates_then_serves(blank_database: str) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "serve --migrate did not start"
-                time.sleep(0.2)
+        ready = first_answer(f"http://127.0.0.1:{port}/readyz", server)
         assert ready.status_code == 200, ready.text
         assert ready.json()["database"] == "ok"
         expected_redis = "not configured" if BACKEND == "sqlite" else ready.json()["redis"]
