@@ -252,7 +252,8 @@ class Edge:
                 await self.app(scope, receive if length is not None else capped_receive, edge_send)
         finally:
             seconds = time.perf_counter() - started
-            self.runtime.metrics.observe(scope, status, seconds)
+            template = route_template(scope)
+            self.runtime.metrics.observe(scope["method"], template, status, seconds)
             if (
                 self.access_log
                 and scope["path"] not in PROBES
@@ -262,7 +263,7 @@ class Edge:
                     "request",
                     extra={
                         "method": scope["method"],
-                        "route": route_template(scope),
+                        "route": template,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
                         "client_id": scope.get("state", {}).get("client_id"),
