@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +18,8 @@ from esimhub.config import Settings
 from esimhub.db import create_engine
 from esimhub.models import Base
 from tests.fixtures.clients import Partnered
-from tests.fixtures.database import BACKEND, new_database
+from tests.fixtures.database import BACKEND, make_settings, new_database
+from tests.fixtures.servers import serving
 
 
 async def test_unknown_route_and_method(partner_api: Partnered) -> None:
@@ -127,3 +130,22 @@ def test_production_refuses_a_short_admin_token() -> None:
         Settings(env="production", secret_key=strong, admin_token="x")
     assert Settings(env="production", secret_key=strong, admin_token="a" * 32).admin_token
     assert Settings(env="sandbox", admin_token="x").admin_token  # development and sandbox: any
+
+
+def _get(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: esimhub.test\r\n\r\n")
+    return sock.recv(65536)
+
+
+def test_an_idle_connection_stays_open_for_the_keep_alive_setting(database_url: str) -> None:
+    """Clients reuse connections; the server must not close one the client may be reusing, and
+    must close the ones left idle once the setting's time is up."""
+    with serving(make_settings(database_url, keep_alive_seconds=0.6)) as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            assert _get(sock).startswith(b"HTTP/1.1 200")
+            time.sleep(0.3)
+            assert _get(sock).startswith(b"HTTP/1.1 200")  # the same connection, reused
+            time.sleep(1.0)
+            assert sock.recv(1) == b""  # closed by the server
+    assert Settings().keep_alive_seconds > 5  # above httpx's and the SDKs' own 5 s expiry

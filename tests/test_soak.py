@@ -85,11 +85,17 @@ def test_memory_stays_flat_under_a_mixed_load(
     if BACKEND == "postgres":
         env |= {"ESIMHUB_REDIS_URL": REDIS_URL, "ESIMHUB_REDIS_KEY_PREFIX": redis_key_prefix()}
     with server_processes(1, **env) as (server,):
-        runs = [asyncio.run(_load(server.url, credentials, WARM_UP))]
-        rss = [rss_mib(server.process.pid)]
-        for _ in range(3):
-            runs.append(asyncio.run(_load(server.url, credentials, WINDOW)))
-            rss.append(rss_mib(server.process.pid))
+        try:
+            runs = [asyncio.run(_load(server.url, credentials, WARM_UP))]
+            rss = [rss_mib(server.process.pid)]
+            for _ in range(3):
+                runs.append(asyncio.run(_load(server.url, credentials, WINDOW)))
+                rss.append(rss_mib(server.process.pid))
+        except httpx.TransportError as error:
+            code = server.process.poll()
+            state = "running" if code is None else f"exited {code}"
+            log = server.log()
+            raise AssertionError(f"{error!r}; the server is {state}; it logged:\n{log}") from error
     print(f"soak ({BACKEND}): RSS after the warm-up and each window of {WINDOW}: {rss} MiB")
     for statuses in runs:
         assert set(statuses) <= {200, 429}, statuses

@@ -293,6 +293,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": trusted is not None,
         "forwarded_allow_ips": trusted or "",
         "access_log": False,  # the Edge logs each request, with more to say
+        "timeout_keep_alive": settings.keep_alive_seconds,
         "log_config": None,  # logging is set up by ``kit.logs.configure``
     }
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # addresses or CIDR ranges, or "*". Unset: forwarded headers are ignored and the peer's own
     # address is the client's (for IP allowlists and per-IP limits).
     forwarded_allow_ips: str | None = None
+    # How long an idle keep-alive connection stays open. Longer than the idle expiry of clients
+    # and proxies (httpx and most SDKs: 5 s; nginx upstream keep-alive: 60 s), so the client
+    # always closes first: a server closing at the same moment as a client reuses the connection
+    # resets the request in flight (uvicorn's own default is 5 s, the same as httpx's).
+    keep_alive_seconds: float = Field(default=75.0, gt=0)
     # Page size of GET /packages when the client sends no limit. Unset: the whole catalogue in one
     # page, as Airalo's packages page describes ("~3,200 packages in a single response").
     packages_default_limit: int | None = Field(default=None, gt=0)
