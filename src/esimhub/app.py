@@ -21,11 +21,18 @@ from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import router as catalogue_router
 from esimhub.config import Settings, get_settings
-from esimhub.errors import install_error_handlers
+from esimhub.errors import (
+    NotFound,
+    ValidationFailed,
+    install_error_handlers,
+    render,
+    unexpected_body,
+)
 from esimhub.esims.routes import public_router as qr_router
 from esimhub.esims.routes import router as esims_router
 from esimhub.kit import logs
 from esimhub.kit.clock import Clock
+from esimhub.kit.forms import nul_in_query
 from esimhub.ledger.routes import router as ledger_router
 from esimhub.limits import rate_limit_headers
 from esimhub.metrics import route_template
@@ -126,10 +133,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_error_handlers(app)
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
+        # the Edge answers the app's own failures; this is for a failure of the Edge itself
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            {"data": [], "meta": {"message": "Internal Server Error"}}, status_code=500
-        )
+        return JSONResponse(unexpected_body(), status_code=500)
 
     app.add_exception_handler(Exception, on_unexpected)
 
@@ -202,6 +208,7 @@ class Edge:
             return
         started = time.perf_counter()
         status = 500
+        started = False
         sent_id = length = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
@@ -212,17 +219,23 @@ class Edge:
         context = logs.request_id.set(rid)
         limit = self.admin_max_body if scope["path"].startswith("/admin/") else self.max_body
         too_large = length is not None and (not length.isdigit() or int(length) > limit)
+        refusal = (
+            _nul_refusal(scope)
+            if b"%00" in scope["query_string"] or "\x00" in scope["path"]
+            else None
+        )
         if self.clock_sync and scope["path"] not in PROBES and not too_large:
             await self.runtime.clock_sync.refresh()
 
         async def edge_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if too_large:  # whatever the app answers to the body cut off, the client gets 413
                 if message["type"] == "http.response.start":
                     status = 413
                     await _too_large(send, limit, rid)
                 return
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
                 if status != 429:
@@ -248,8 +261,15 @@ class Edge:
             if too_large:
                 status = 413
                 await _too_large(send, limit, rid)
+            elif refusal is not None:
+                await refusal(scope, receive, edge_send)
             else:
                 await self.app(scope, receive if length is not None else capped_receive, edge_send)
+        except Exception:
+            if started:  # half an answer is out: all that is left is to drop the connection
+                raise
+            log.exception("unhandled error")
+            await _unexpected(edge_send)
         finally:
             seconds = time.perf_counter() - started
             template = route_template(scope)
@@ -270,6 +290,22 @@ class Edge:
                     },
                 )
             logs.request_id.reset(context)
+
+
+def _nul_refusal(scope: Scope) -> Response | None:
+    """A NUL in the path names nothing (404); in a query parameter it is refused (422), before
+    any route reads it (PostgreSQL cannot compare text with it)."""
+    if "\x00" in scope["path"]:
+        return render(NotFound())
+    refused = nul_in_query(scope["query_string"])
+    return render(ValidationFailed(refused)) if refused else None
+
+
+async def _unexpected(send: Send) -> None:
+    body = json.dumps(unexpected_body()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send: Send, limit: int, rid: str) -> None:

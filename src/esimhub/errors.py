@@ -24,13 +24,25 @@ INVALID_PARAMETER = "the parameter is invalid"
 RESOURCE_NOT_FOUND = "messages.resource_not_found"
 
 
+UNEXPECTED = (
+    "Something unexpected happened. We're working to resolve the issue. Please try again later."
+)
+
+
+def unexpected_body() -> dict[str, Any]:
+    """What a 500 says: Airalo's business error 53, its reason also in the envelope's message
+    (clients read one or the other). Never a traceback."""
+    return {"code": 53, "reason": UNEXPECTED, "data": [], "meta": {"message": UNEXPECTED}}
+
+
 class EsimhubError(Exception):
-    """Base class: an error with an HTTP status and an Airalo-shaped body."""
+    """Base class: an error with an HTTP status and an Airalo-shaped body; raised bare, the
+    unexpected-error 500."""
 
     status_code: int = 500
 
     def body(self) -> Any:
-        return {"data": [], "meta": {"message": "Something unexpected happened."}}
+        return unexpected_body()
 
     def headers(self) -> dict[str, str] | None:
         return None
@@ -146,6 +158,13 @@ def waited_too_long(exc: DBAPIError) -> bool:
     return code == "55P03" or "database is locked" in str(exc.orig)
 
 
+def refused_text(exc: DBAPIError) -> bool:
+    """Text PostgreSQL will not store or compare (a NUL, SQLSTATE 22021 or 22P05): the input's
+    fault, for what the request checks missed."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in {"22021", "22P05"}
+
+
 def render(error: EsimhubError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
 
@@ -194,9 +213,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return render(NotFound())
-        if exc.status_code == 405:
-            return render(MessageError("The method is not supported for this route.", 405))
-        return render(MessageError(str(exc.detail), exc.status_code))
+        error = MessageError(
+            "The method is not supported for this route."
+            if exc.status_code == 405
+            else str(exc.detail),
+            exc.status_code,
+        )
+        response = render(error)
+        response.headers.update(exc.headers or {})  # Allow, on a 405
+        return response
 
     async def on_conflict(_: Request, exc: Exception) -> Response:
         # a unique index refused a row another request wrote at the same moment: nothing of
@@ -214,6 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DBAPIError)
         if waited_too_long(exc):
             return render(Busy())
+        if refused_text(exc):
+            return render(MessageError("The request holds text that cannot be stored.", 422))
         log.error("database error", exc_info=exc)
         return render(EsimhubError())
 

@@ -20,7 +20,7 @@ from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep
 from esimhub.errors import NotFound, ValidationFailed
 from esimhub.kit.clock import parse_duration
-from esimhub.kit.forms import read_body
+from esimhub.kit.forms import parse_json, read_body
 from esimhub.kit.money import to_cents
 from esimhub.kit.statuses import PricingModel
 from esimhub.ledger import service as ledger
@@ -120,7 +120,7 @@ async def import_catalogue(
 ) -> dict[str, Any]:
     """Replace the catalogue with a ``GET /v2/packages`` body (all or nothing)."""
     try:
-        document = await request.json()
+        document = parse_json(await request.body())
         summary = await catalogue.import_catalogue(session, clock=runtime.clock, document=document)
     except ValueError as exc:  # bad JSON or CatalogueImportError
         raise ValidationFailed({"catalogue": str(exc)}) from None

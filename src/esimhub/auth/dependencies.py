@@ -51,7 +51,9 @@ async def require_admin(request: Request) -> None:
     if configured is None:
         raise NotFound()  # disabled: the admin API does not exist
     token = bearer_token(request)
-    if token is None or not hmac.compare_digest(token, configured.get_secret_value()):
+    if token is None or not hmac.compare_digest(
+        token.encode(), configured.get_secret_value().encode()
+    ):
         raise Unauthenticated()
 
 

@@ -65,9 +65,10 @@ def import_(
 ) -> None:
     """Replace the catalogue with FILE, a saved GET /v2/packages response (or a list of pages)."""
     from esimhub.catalogue import service
+    from esimhub.kit.forms import parse_json
 
     try:
-        document = json.loads(file.read_bytes())
+        document = parse_json(file.read_bytes())
         summary = _load_with_progress(document, f"Importing {file.name}")
     except (ValueError, service.CatalogueImportError) as exc:
         refuse(f"Cannot import {file}: {exc}")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from esimhub.errors import ValidationFailed
+from esimhub.kit.validation import nul_message
 
 
 async def read_body(request: Request) -> dict[str, Any]:
@@ -36,12 +37,36 @@ async def read_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        parsed = parse_json(raw)
+    except ValueError as exc:
         raise ValidationFailed({"body": "The request body is not valid JSON."}) from exc
     if not isinstance(parsed, dict):
         raise ValidationFailed({"body": "The request body must be a JSON object."})
     return parsed
+
+
+def nul_in_query(query_string: bytes) -> dict[str, str]:
+    """The query parameters holding a NUL (``%00``), with their Laravel keys and message."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return {
+        (key := name.replace("[", ".").replace("]", "")): nul_message(key)
+        for name, value in pairs
+        if "\x00" in value or "\x00" in name
+    }
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON as a client may send it, strictly: ``ValueError`` (never ``RecursionError``) for a
+    document nested past the parser's depth, and for ``NaN`` and ``Infinity``."""
+    try:
+        return json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("the JSON document is nested too deeply") from None
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's parser takes them, JSON does not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _fields(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:

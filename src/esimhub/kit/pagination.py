@@ -12,9 +12,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from esimhub.errors import ValidationFailed
+from esimhub.kit.validation import integer_text
 
-# A limit larger than this behaves like "everything": it is clamped, never an error or a 500.
+# A limit larger than this behaves like "everything", a page past this like the last one but
+# empty: both are clamped, never an error or a 500 (their product stays a 64-bit OFFSET).
 MAX_LIMIT = 1_000_000
+MAX_PAGE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,10 @@ class PageRequest:
 def _parse_positive(name: str, raw: str | None, errors: dict[str, str]) -> int | None:
     if raw is None or raw == "":
         return None
-    text = raw.strip()
-    if not text.lstrip("-").isdigit():
+    value = integer_text(raw)
+    if value is None:
         errors[name] = f"The {name} must be an integer."
         return None
-    value = int(text)
     if value < 1:
         errors[name] = f"The {name} must be at least 1."
         return None
@@ -46,7 +48,7 @@ def parse_page_request(limit: str | None, page: str | None) -> PageRequest:
         raise ValidationFailed(errors)
     return PageRequest(
         limit=min(parsed_limit, MAX_LIMIT) if parsed_limit is not None else None,
-        page=parsed_page or 1,
+        page=min(parsed_page or 1, MAX_PAGE),
         per_page_text=str(parsed_limit) if parsed_limit is not None else None,
     )
 

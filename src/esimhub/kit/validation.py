@@ -7,6 +7,7 @@ client sends and records a message under the Laravel key on anything else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,12 @@ from esimhub.errors import ValidationFailed
 def words(field: str) -> str:
     """``package_id`` → ``package id``, as Laravel names a field in its messages."""
     return field.replace("_", " ")
+
+
+def nul_message(field: str) -> str:
+    # PostgreSQL cannot store U+0000 in text and no field has a use for it: refused on the way in,
+    # the same on every backend
+    return f"The {words(field)} must not contain NUL characters."
 
 
 class Fields:
@@ -56,6 +63,9 @@ class Fields:
             self.fail(name, f"The {label} must be a string.")
             return None
         text = str(value)
+        if "\x00" in text:
+            self.fail(name, nul_message(name))
+            return None
         if len(text) > max_length:
             self.fail(name, f"The {label} may not be greater than {max_length} characters.")
             return None
@@ -120,6 +130,10 @@ class Fields:
 
     def webhook_url(self, name: str = "webhook_url", *, required: bool = False) -> str | None:
         """An http(s) URL we can deliver to: bounded, no spaces or control characters."""
+        raw = self.body.get(name)
+        if isinstance(raw, str) and "\x00" in raw:  # a control character: not a URL
+            self.fail(name, WEBHOOK_URL_INVALID)
+            return None
         text = self.string(name, required=required, max_length=MAX_URL_LENGTH)
         if text is not None and not is_webhook_url(text):
             self.fail(name, WEBHOOK_URL_INVALID)
@@ -135,21 +149,45 @@ class Fields:
         if not all(isinstance(item, str | int) and not isinstance(item, bool) for item in items):
             self.fail(name, f"The {words(name)} must be an array of strings.")
             return None
+        if any("\x00" in str(item) for item in items):
+            self.fail(name, nul_message(name))
+            return None
         if max_items is not None and len(items) > max_items:
             self.fail(name, f"The {words(name)} may not have more than {max_items} items.")
             return None
         return [str(item) for item in items]
 
 
+# Integers are stored in 64-bit columns; anything past them is saturated (a quantity of 10**30
+# is "may not be greater than 50", not an overflow in the database driver).
+INT64_MAX = 2**63 - 1
+# ASCII digits only: "²" and "١٢" are digits to ``str.isdigit`` but not to ``int`` or a client.
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def integer_text(text: str) -> int | None:
+    """An integer written in ASCII digits, of any length, saturated to the 64-bit range."""
+    text = text.strip()
+    if not _INTEGER.fullmatch(text):
+        return None
+    digits = text.lstrip("-").lstrip("0") or "0"
+    # 19 digits fit ``int`` without meeting its 4,300-digit conversion limit
+    value = INT64_MAX if len(digits) > 19 else min(int(digits), INT64_MAX)
+    return -value if text.startswith("-") else value
+
+
 def as_integer(value: Any) -> int | None:
+    """A body's integer as JSON or a form sends it (``1``, ``1.0``, ``"1"``), 64-bit saturated."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float):
+        if not value.is_integer():  # also NaN and the infinities
+            return None
+        value = int(value)
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        return max(-INT64_MAX, min(value, INT64_MAX))
+    if isinstance(value, str):
+        return integer_text(value)
     return None
 
 

@@ -17,6 +17,7 @@ from esimhub.idempotency.http import HEADER_PARAMETER, money_write
 from esimhub.kit import pagination
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
+from esimhub.kit.validation import INT64_MAX, integer_text
 from esimhub.notifications import tasks as notifications
 from esimhub.orders import schemas, service
 from esimhub.orders.repository import OrderFilters
@@ -134,12 +135,11 @@ async def get_order(
     include: str | None = None,
 ) -> dict[str, Any]:
     """One of your orders; another partner's order answers 401 "This action is unauthorized."."""
-    if not order_id.isdigit():
+    number = integer_text(order_id)
+    if number is None or not 0 < number < INT64_MAX:
         raise NotFound()
     wanted = pagination.includes(include) & ORDER_INCLUDES
-    order, sims = await service.order_for(
-        session, partner, int(order_id), with_sims="sims" in wanted
-    )
+    order, sims = await service.order_for(session, partner, number, with_sims="sims" in wanted)
     renderer = Renderer(settings, base_url)
     data = renderer.listed_order(order, includes=wanted, partner=partner, sims=sims)
     return {"data": data, "meta": dict(SUCCESS)}

@@ -173,9 +173,11 @@ async def cancel_future_orders(
     """Cancel up to 10 future orders (all or none), until 24 hours before each is due."""
     fields = Fields(await read_body(request))
     ids = fields.string_list("request_ids", max_items=service.MAX_CANCEL)
-    if ids is None and "request_ids" not in fields.errors:
+    if (
+        not ids and "request_ids" not in fields.errors
+    ):  # an empty list is missing, as Laravel has it
         fields.fail("request_ids", "The request ids field is required.")
-    elif ids is not None and len(set(ids)) != len(ids):
+    elif ids and len(set(ids)) != len(ids):
         fields.fail("request_ids", "The request ids field has a duplicate value.")
     fields.check()
     assert ids is not None
