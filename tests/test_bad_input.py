@@ -18,8 +18,10 @@ import httpx
 import pytest
 
 from esimhub.app import create_app
+from esimhub.errors import UNEXPECTED
 from esimhub.kit.clock import FrozenClock
-from tests.fixtures.clients import CLIENT_ADDRESS, get_token
+from esimhub.ledger import service as ledger_service
+from tests.fixtures.clients import CLIENT_ADDRESS, Partnered, get_token
 from tests.fixtures.database import make_settings
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.sandbox import ADMIN_TOKEN
@@ -242,3 +244,80 @@ def _problem(case: Case, answer: httpx.Response) -> str | None:
     ):
         return f"{answer.status_code} with an undocumented body: {answer.text[:100]}"
     return None
+
+
+async def test_odd_numbers_get_the_integer_rules_messages(partner_api: Partnered) -> None:
+    """Digits that are not ASCII are not an integer; integers past 64 bits are too large, not an
+    overflow; ``NaN`` is not JSON."""
+    cases = {
+        "²": "The quantity must be an integer.",
+        "١٢": "The quantity must be an integer.",
+        "9" * 5000: "The quantity may not be greater than 50.",
+        str(-(2**70)): "The quantity must be at least 1.",
+    }
+    for quantity, message in cases.items():
+        body = {"package_id": "kallur-digital-7days-1gb", "quantity": quantity}
+        answer = await partner_api.post("/v2/orders", json=body)
+        assert (answer.status_code, answer.json()["data"]) == (422, {"quantity": message})
+    nan = await partner_api.post(
+        "/v2/orders",
+        content=b'{"package_id": "kallur-digital-7days-1gb", "quantity": NaN}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert nan.json()["data"] == {"body": "The request body is not valid JSON."}
+    huge = await partner_api.get("/v2/orders", params={"limit": "9" * 5000, "page": "9" * 40})
+    assert huge.status_code == 200
+    assert huge.json()["data"] == []
+    missing = await partner_api.get(f"/v2/orders/{2**70}")
+    assert missing.status_code == 404
+
+
+async def test_nul_characters_are_refused_by_name(partner_api: Partnered) -> None:
+    body = {"package_id": "kallur-digital-7days-1gb", "quantity": 1, "description": "a\x00b"}
+    answer = await partner_api.post("/v2/orders", json=body)
+    assert answer.json() == {
+        "data": {"description": "The description must not contain NUL characters."},
+        "meta": {"message": "the parameter is invalid"},
+    }
+    listed = await partner_api.get("/v2/sims", params={"filter[iccid]": "89\x00"})
+    assert listed.status_code == 422
+    assert listed.json()["data"] == {
+        "filter.iccid": "The filter.iccid must not contain NUL characters."
+    }
+    assert (await partner_api.get("/v2/sims/8999%00/usage")).status_code == 404
+    balance = (await partner_api.get("/v2/balance")).json()["data"]["balances"]
+    assert balance["availableBalance"]["amount"] == 500  # nothing was charged
+
+
+async def test_an_empty_list_of_request_ids_is_missing(partner_api: Partnered) -> None:
+    answer = await partner_api.post("/v2/cancel-future-orders", json={"request_ids": []})
+    assert (answer.status_code, answer.json()["data"]) == (
+        422,
+        {"request_ids": "The request ids field is required."},
+    )
+
+
+async def test_an_unexpected_failure_answers_code_53_with_the_request_id(
+    partner_api: Partnered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: Any) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ledger_service, "balance_cents", broken)
+    answer = await partner_api.get("/v2/balance", headers={"X-Request-Id": "trace-53"})
+    assert answer.status_code == 500
+    assert answer.headers["x-request-id"] == "trace-53"
+    assert answer.json() == {
+        "code": 53,
+        "reason": UNEXPECTED,
+        "data": [],
+        "meta": {"message": UNEXPECTED},
+    }
+    assert "a bug" not in answer.text
+
+
+async def test_a_wrong_method_answers_405_with_allow(partner_api: Partnered) -> None:
+    answer = await partner_api.client.delete("/v2/orders", headers=partner_api.headers)
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert answer.json()["meta"]["message"] == "The method is not supported for this route."

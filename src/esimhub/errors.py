@@ -7,6 +7,7 @@ such as unknown routes or malformed requests) to a response in one place.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -200,6 +201,18 @@ def validation_from_pydantic(errors: list[Any]) -> ValidationFailed:
     return ValidationFailed(fields)
 
 
+def allowed_methods(request: Request, headers: Mapping[str, str]) -> str:
+    """Every method the path takes. The router names only those of the first route it matched
+    (``GET /orders`` and ``POST /orders`` are two routes), so the rest come from the OpenAPI
+    paths whose template matches."""
+    methods = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, EsimhubError)
@@ -209,7 +222,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return render(validation_from_pydantic(list(exc.errors())))
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return render(NotFound())
@@ -220,7 +233,9 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code,
         )
         response = render(error)
-        response.headers.update(exc.headers or {})  # Allow, on a 405
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request, exc.headers or {})
         return response
 
     async def on_conflict(_: Request, exc: Exception) -> Response:
