@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from esimhub.config import Settings
 from esimhub.db import create_engine
 from esimhub.models import Base
-from tests.fixtures.clients import Partnered
+from tests.fixtures.clients import ClientFactory, Partnered
 from tests.fixtures.database import BACKEND, make_settings, new_database
 from tests.fixtures.servers import serving
 
@@ -59,6 +59,21 @@ async def test_openapi_describes_partner_operations(app_client: httpx.AsyncClien
     docs = await app_client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_openapi_declares_the_bearer_schemes(
+    app_client: httpx.AsyncClient, client_for: ClientFactory
+) -> None:
+    """A generated client and Swagger's "Authorize" send the token where it is asked for; the
+    admin API is described only when it exists."""
+    spec = (await app_client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["partnerToken"]["scheme"] == "bearer"
+    assert spec["paths"]["/v2/balance"]["get"]["security"] == [{"partnerToken": []}]
+    assert "security" not in spec["paths"]["/v2/token"]["post"]
+    assert not [path for path in spec["paths"] if path.startswith("/admin/")]
+    async with client_for(admin_token="a-long-enough-admin-token-0123456789") as admin:
+        paths = (await admin.get("/openapi.json")).json()["paths"]
+    assert paths["/admin/v1/partners"]["get"]["security"] == [{"adminToken": []}]
 
 
 async def test_healthz_reports_database_and_redis(app_client: httpx.AsyncClient) -> None:

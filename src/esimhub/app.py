@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -144,7 +145,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(_v1_router(), prefix="/v1", deprecated=True)
-    app.include_router(admin_router)
+    # the admin API exists only with its token set: without it, it is not described either
+    app.include_router(admin_router, include_in_schema=settings.admin_token is not None)
     app.include_router(images_router)
     app.include_router(qr_router)
     app.include_router(share_router)
@@ -181,8 +183,37 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.add_api_route("/metrics", telemetry.metrics, include_in_schema=False)
     app.add_middleware(Edge, runtime=runtime)
+    app.openapi = lambda: described(app)  # type: ignore[method-assign]
     tracing.instrument(app=app, engine=runtime.engine)
     return app
+
+
+SECURITY_SCHEMES = {
+    "partnerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The access_token of POST /v2/token.",
+    },
+    "adminToken": {"type": "http", "scheme": "bearer", "description": "ESIMHUB_ADMIN_TOKEN"},
+}
+
+
+def described(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the bearer schemes declared on the operations that ask for
+    them, so a generated client and Swagger's "Authorize" send the token."""
+    if app.openapi_schema is None:
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in spec["paths"].items():
+            scheme = "adminToken" if path.startswith("/admin/") else "partnerToken"
+            if not path.endswith("/token"):
+                for operation in operations.values():
+                    operation["security"] = [{scheme: []}]
+        app.openapi_schema = spec
+    return app.openapi_schema
 
 
 class Edge:
