@@ -231,7 +231,9 @@ async def move_clock(body: ClockMoveIn, _: AdminAccess, runtime: RuntimeDep) -> 
             how["by"] = parse_duration(body.by)
         else:
             raise ValueError("give by (a duration such as 3d) or now (a timestamp)")
-        moved = await move_and_settle(runtime.settings, runtime.clock, runtime.sessionmaker, **how)
+        moved = await move_and_settle(
+            runtime.settings, runtime.clock, runtime.sessionmaker, sync=runtime.clock_sync, **how
+        )
     except (ValueError, ClockBackwards) as exc:
         raise ValidationFailed({"clock": str(exc)}) from None
     return _clock_body(runtime, moved[1])
@@ -240,7 +242,9 @@ async def move_clock(body: ClockMoveIn, _: AdminAccess, runtime: RuntimeDep) -> 
 @router.delete("/clock")
 async def reset_clock(_: AdminAccess, runtime: RuntimeDep) -> dict[str, Any]:
     """Back to real time (effects already applied stay)."""
-    moved = await move_and_settle(runtime.settings, runtime.clock, runtime.sessionmaker, reset=True)
+    moved = await move_and_settle(
+        runtime.settings, runtime.clock, runtime.sessionmaker, sync=runtime.clock_sync, reset=True
+    )
     return _clock_body(runtime, moved[1])
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
@@ -239,7 +239,7 @@ def simulate(
 # -- the clock --------------------------------------------------------------------------------
 
 
-def _move(**how: object) -> None:
+def _move(**how: Any) -> None:
     import asyncio
 
     from esimhub.clock.service import ClockBackwards, ClockControlDisabled

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,11 +27,15 @@ async def move_and_settle(
     settings: Settings,
     clock: Clock,
     sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    sync: ClockSync | None = None,
     **how: Any,
 ) -> tuple[datetime, int]:
     """Move the clock (committed), then settle every eSIM whose moment came: expiry, alerts,
-    recycling. Returns the new now and how many eSIMs were settled."""
-    async with db.transaction(sessionmaker) as session:
+    recycling. Returns the new now and how many eSIMs were settled. With this process's
+    ``sync``, no re-read of the stored clock runs while the move is being written."""
+    guard = sync.moving() if sync is not None else contextlib.nullcontext()
+    async with guard, db.transaction(sessionmaker) as session:
         now = await service.move(session, settings, clock, **how)
     return now, await usage.sweep(sessionmaker, now)
 
@@ -54,3 +60,12 @@ class ClockSync:
                 return
             self._clock.offset = await read_offset(self._sessionmaker)
             self._checked_at = time.monotonic()
+
+    @contextlib.asynccontextmanager
+    async def moving(self) -> AsyncIterator[None]:
+        """Around a move of the clock by this process. A re-read running alongside it would see
+        the offset from before the move's commit and put it back over the moved one (a poll right
+        after ``esimhub clock advance`` then ran on the old time until the next re-read)."""
+        async with self._lock:
+            yield
+            self._checked_at = time.monotonic()  # the offset just set is the stored one
