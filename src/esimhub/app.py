@@ -333,24 +333,20 @@ def _nul_refusal(scope: Scope) -> Response | None:
 
 
 async def _unexpected(send: Send) -> None:
-    body = json.dumps(unexpected_body()).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _send_json(send, 500, unexpected_body())
 
 
 async def _too_large(send: Send, limit: int, rid: str) -> None:
-    body = json.dumps(
-        {"data": [], "meta": {"message": f"The request body is larger than {limit} bytes."}}
-    ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        (b"x-request-id", rid.encode()),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    body = {"data": [], "meta": {"message": f"The request body is larger than {limit} bytes."}}
+    await _send_json(send, 413, body, (b"connection", b"close"), (b"x-request-id", rid.encode()))
+
+
+async def _send_json(send: Send, status: int, body: Any, *headers: tuple[bytes, bytes]) -> None:
+    """A whole JSON answer, written by the Edge itself (outside any route)."""
+    content = json.dumps(body).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
+    await send({"type": "http.response.start", "status": status, "headers": [*head, *headers]})
+    await send({"type": "http.response.body", "body": content})
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

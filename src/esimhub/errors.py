@@ -155,15 +155,19 @@ class Busy(MessageError):
 def waited_too_long(exc: DBAPIError) -> bool:
     """A lock wait that gave up: PostgreSQL's lock_timeout (SQLSTATE 55P03), SQLite's busy
     timeout ("database is locked")."""
+    return sqlstate(exc) == "55P03" or "database is locked" in str(exc.orig)
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The driver's SQLSTATE: asyncpg's ``sqlstate``, psycopg's ``pgcode``; None on SQLite."""
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code == "55P03" or "database is locked" in str(exc.orig)
+    return str(code) if code is not None else None
 
 
 def refused_text(exc: DBAPIError) -> bool:
     """Text PostgreSQL will not store or compare (a NUL, SQLSTATE 22021 or 22P05): the input's
     fault, for what the request checks missed."""
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return code in {"22021", "22P05"}
+    return sqlstate(exc) in {"22021", "22P05"}
 
 
 def render(error: EsimhubError) -> JSONResponse:
@@ -173,8 +177,12 @@ def render(error: EsimhubError) -> JSONResponse:
 def _field_key(loc: tuple[int | str, ...]) -> str:
     """``("query", "filter[type]")`` → ``filter.type``; ``("body", "vouchers", 0)`` → ``vouchers.0``."""
     parts = [str(p) for p in loc[1:]] if loc and loc[0] in {"query", "body", "path"} else list(loc)
-    key = ".".join(str(p) for p in parts) or "body"
-    return key.replace("[", ".").replace("]", "")
+    return laravel_key(".".join(str(p) for p in parts) or "body")
+
+
+def laravel_key(name: str) -> str:
+    """A parameter's name as Laravel keys its errors: ``filter[type]`` → ``filter.type``."""
+    return name.replace("[", ".").replace("]", "")
 
 
 def _laravel_message(field: str, error: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
-from esimhub.errors import ValidationFailed
+from esimhub.errors import ValidationFailed, laravel_key
 from esimhub.kit.validation import nul_message
 
 
@@ -48,11 +48,8 @@ async def read_body(request: Request) -> dict[str, Any]:
 def nul_in_query(query_string: bytes) -> dict[str, str]:
     """The query parameters holding a NUL (``%00``), with their Laravel keys and message."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return {
-        (key := name.replace("[", ".").replace("]", "")): nul_message(key)
-        for name, value in pairs
-        if "\x00" in value or "\x00" in name
-    }
+    keys = (laravel_key(name) for name, value in pairs if "\x00" in name + value)
+    return {key: nul_message(key) for key in keys}
 
 
 def parse_json(raw: bytes | str) -> Any:
