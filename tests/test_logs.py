@@ -89,6 +89,8 @@ async def test_a_request_id_runs_from_the_request_into_the_worker_lines(
         "client_id": box.partner.credentials.client_id,
         "request_id": "order-7f3a",
     }
+    # the request's own time (it was once measured from the Unix epoch's neighbourhood)
+    assert 0 < requests["order-7f3a"]["duration_ms"] < 10_000
     assert requests["feed-42"]["route"] == "/admin/v1/usage-records"
     assert requests["feed-42"]["client_id"] is None  # the admin is no partner
     (attempt,) = [line for line in lines if line["message"] == "webhook attempt"]

@@ -44,6 +44,7 @@ from esimhub.runtime import Runtime
 from esimhub.scheduling.routes import router as scheduling_router
 from esimhub.simulator.routes import router as simulator_router
 from esimhub.topups.routes import router as topups_router
+from esimhub.usage.routes import answer_usage_at_edge
 from esimhub.usage.routes import router as usage_router
 from esimhub.vouchers.routes import router as vouchers_router
 from esimhub.web.images import router as images_router
@@ -237,7 +238,7 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        began = time.perf_counter()
         status = 500
         started = False
         sent_id = length = None
@@ -294,7 +295,7 @@ class Edge:
                 await _too_large(send, limit, rid)
             elif refusal is not None:
                 await refusal(scope, receive, edge_send)
-            else:
+            elif not await answer_usage_at_edge(scope, receive, edge_send):
                 await self.app(scope, receive if length is not None else capped_receive, edge_send)
         except Exception:
             if started:  # half an answer is out: all that is left is to drop the connection
@@ -302,7 +303,7 @@ class Edge:
             log.exception("unhandled error")
             await _unexpected(edge_send)
         finally:
-            seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - began
             template = route_template(scope)
             self.runtime.metrics.observe(scope["method"], template, status, seconds)
             if (

@@ -221,10 +221,37 @@ def allowed_methods(request: Request, headers: Mapping[str, str]) -> str:
     return ", ".join(sorted(methods))
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, EsimhubError)
+def response_for(exc: Exception) -> Response | None:
+    """The answer to an error raised while serving a request, where it is one of ours or the
+    database's (a route's handler, or a path the Edge answers itself); ``None`` for anything
+    else (the code-53 500)."""
+    if isinstance(exc, EsimhubError):
         return render(exc)
+    if isinstance(exc, IntegrityError):
+        # a unique index refused a row another request wrote at the same moment: nothing of
+        # this request was kept, and sending it again gets a considered answer
+        return render(
+            MessageError(
+                "This request conflicts with one made at the same time; send it again.", 409
+            )
+        )
+    if isinstance(exc, PoolTimeout):
+        return render(Busy())
+    if isinstance(exc, DBAPIError):
+        if waited_too_long(exc):
+            return render(Busy())
+        if refused_text(exc):
+            return render(MessageError("The request holds text that cannot be stored.", 422))
+        log.error("database error", exc_info=exc)
+        return render(EsimhubError())
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_known_error(_: Request, exc: Exception) -> Response:
+        response = response_for(exc)
+        assert response is not None
+        return response
 
     async def on_request_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -246,36 +273,13 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers["Allow"] = allowed_methods(request, exc.headers or {})
         return response
 
-    async def on_conflict(_: Request, exc: Exception) -> Response:
-        # a unique index refused a row another request wrote at the same moment: nothing of
-        # this request was kept, and sending it again gets a considered answer
-        return render(
-            MessageError(
-                "This request conflicts with one made at the same time; send it again.", 409
-            )
-        )
-
-    async def on_pool_timeout(_: Request, exc: Exception) -> Response:
-        return render(Busy())
-
-    async def on_database_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DBAPIError)
-        if waited_too_long(exc):
-            return render(Busy())
-        if refused_text(exc):
-            return render(MessageError("The request holds text that cannot be stored.", 422))
-        log.error("database error", exc_info=exc)
-        return render(EsimhubError())
-
     async def on_client_gone(_: Request, exc: Exception) -> Response:
         # the client hung up before its body arrived: nothing was done and nobody reads this
         log.debug("client disconnected before sending its body")
         return Response(status_code=400)
 
     app.add_exception_handler(ClientDisconnect, on_client_gone)
-    app.add_exception_handler(EsimhubError, on_domain_error)
-    app.add_exception_handler(IntegrityError, on_conflict)
-    app.add_exception_handler(PoolTimeout, on_pool_timeout)
-    app.add_exception_handler(DBAPIError, on_database_error)
+    for known in (EsimhubError, IntegrityError, PoolTimeout, DBAPIError):
+        app.add_exception_handler(known, on_known_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -18,7 +18,7 @@ from esimhub.auth.directory import PartnerDirectory
 from esimhub.catalogue.cache import CatalogueCache
 from esimhub.clock.tasks import ClockSync
 from esimhub.config import Settings
-from esimhub.db import create_sessionmaker, engine_for, reader_for
+from esimhub.db import create_sessionmaker, engine_for
 from esimhub.kit.clock import Clock
 from esimhub.limits import RateLimiter
 from esimhub.metrics import Metrics
@@ -29,7 +29,6 @@ from esimhub.usage.cache import UsageCache
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    reader: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     redis: aioredis.Redis | None
@@ -60,7 +59,6 @@ class Runtime:
         return cls(
             settings=settings,
             engine=engine,
-            reader=reader_for(engine),
             sessionmaker=sessionmaker,
             clock=clock,
             redis=redis,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from esimhub.cli.common import transaction
 from esimhub.kit.clock import FrozenClock
@@ -42,10 +42,22 @@ async def assert_same_as_full_path(box: Sandbox, iccid: str) -> str:
     return report.status
 
 
-async def statements_of_one_poll(box: Sandbox, iccid: str) -> list[str]:
-    with statements_run(box.app.state.runtime.engine) as statements:
-        assert (await box.usage(iccid)).status_code == 200
-    return statements
+async def database_work_of_one_poll(box: Sandbox, iccid: str) -> tuple[int, list[str]]:
+    """The connections one poll checks out of the pool, and the statements it sends through
+    SQLAlchemy (the driver-level read is not one of them)."""
+    engine = box.app.state.runtime.engine
+    checkouts: list[object] = []
+
+    def record(*args: object) -> None:
+        checkouts.append(args[0])
+
+    event.listen(engine.sync_engine.pool, "checkout", record)
+    try:
+        with statements_run(engine) as statements:
+            assert (await box.usage(iccid)).status_code == 200
+    finally:
+        event.remove(engine.sync_engine.pool, "checkout", record)
+    return len(checkouts), statements
 
 
 async def test_every_state_reads_the_same_through_the_fast_path(unlimited_polls: Sandbox) -> None:
@@ -88,15 +100,21 @@ async def test_every_state_reads_the_same_through_the_fast_path(unlimited_polls:
         assert await assert_same_as_full_path(box, iccid) == "RECYCLED"
 
 
-async def test_an_esim_with_nothing_due_costs_one_statement(unlimited_polls: Sandbox) -> None:
+async def test_an_esim_with_nothing_due_costs_one_driver_read(unlimited_polls: Sandbox) -> None:
     box = unlimited_polls
     iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
     assert (await box.network("attach", iccid)).status_code == 200
     await box.consume(iccid, mb=100)
     assert (await box.usage(iccid)).status_code == 200  # the partner is cached now
-    statements = await statements_of_one_poll(box, iccid)
-    assert len(statements) == 1, statements
-    assert "JOIN sim_packages" in statements[0]
+    # one connection, and not a statement through SQLAlchemy: no session, no BEGIN or COMMIT,
+    # only the driver-level read (which the byte comparison above holds to the full path)
+    assert await database_work_of_one_poll(box, iccid) == (1, [])
+
+    # an eSIM with something due is settled in a transaction: SQLAlchemy statements again
+    box.clock.advance(timedelta(days=8))
+    checkouts, statements = await database_work_of_one_poll(box, iccid)
+    assert checkouts >= 2
+    assert any("UPDATE sims" in sql for sql in statements), statements
 
 
 async def test_another_partners_esim_is_not_found_on_the_fast_path(

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from esimhub.db import DriverQuery
 from esimhub.models import Sim, SimPackage
 
 
@@ -45,11 +46,11 @@ async def due_sim_ids(session: AsyncSession, now: datetime) -> Sequence[int]:
     return (await session.scalars(query)).all()
 
 
-# -- the usage read path: one statement, no ORM session ----------------------------------------
+# -- the usage read path: one statement on the driver, no ORM session -------------------------
 
 _SIM_COLUMNS = [column for column in Sim.__table__.columns if column.key != "qr_png"]
 _PACKAGE_COLUMNS = list(SimPackage.__table__.columns)
-_SNAPSHOT = (
+_SNAPSHOT = DriverQuery(
     select(*_SIM_COLUMNS, *(c.label(f"p__{c.key}") for c in _PACKAGE_COLUMNS))
     .outerjoin(SimPackage, SimPackage.sim_id == Sim.id)
     .where(Sim.iccid == bindparam("iccid"), Sim.partner_id == bindparam("partner_id"))
@@ -58,18 +59,18 @@ _SNAPSHOT = (
 
 
 async def snapshot(
-    connection: AsyncConnection, partner_id: int, iccid: str
+    engine: AsyncEngine, partner_id: int, iccid: str
 ) -> tuple[Sim, list[SimPackage]] | None:
     """The partner's eSIM and its package queue as stored, in one query, as detached objects
     (nothing is loaded into a session, nothing can be written back)."""
-    rows = (await connection.execute(_SNAPSHOT, {"iccid": iccid, "partner_id": partner_id})).all()
+    rows = await _SNAPSHOT.rows(engine, iccid=iccid, partner_id=partner_id)
     if not rows:
         return None
-    first = rows[0]._mapping
-    sim = Sim(**{column.key: first[column] for column in _SIM_COLUMNS})
+    first = rows[0]
+    sim = Sim(**{column.key: first[column.key] for column in _SIM_COLUMNS})
     packages = [
-        SimPackage(**{c.key: row._mapping[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
+        SimPackage(**{c.key: row[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
         for row in rows
-        if row._mapping["p__id"] is not None
+        if row["p__id"] is not None
     ]
     return sim, packages

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from esimhub.errors import BusinessError, NotFound
 from esimhub.models import Sim, SimPackage
@@ -101,11 +101,11 @@ async def usage(session: AsyncSession, partner_id: int, iccid: str, now: datetim
 
 
 async def usage_if_settled(
-    connection: AsyncConnection, partner_id: int, iccid: str, now: datetime
+    engine: AsyncEngine, partner_id: int, iccid: str, now: datetime
 ) -> Report | None:
     """The usage report from one read, or ``None`` when the eSIM has something due (an expiry,
     an alert, recycling): then ``usage`` must settle it in a transaction first."""
-    found = await repository.snapshot(connection, partner_id, iccid)
+    found = await repository.snapshot(engine, partner_id, iccid)
     if found is None:
         raise NotFound()
     sim, packages = found
