@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Select, event
+from sqlalchemy import Connection, Select, event, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,10 +30,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import configure_mappers
 
 from esimhub.config import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+Model = TypeVar("Model")
 # Each SQLite connection keeps a page cache of its own (2 MiB by default) that fills as the file
 # grows; bounded here so the pool's memory is pool_size x 512 KiB, whatever the database's size.
 # Pages not cached are read from the operating system's file cache, which all connections share.
@@ -186,6 +188,18 @@ class DriverQuery:
             ),
         )
         return done
+
+
+def detached(model: type[Model], values: dict[str, Any]) -> Model:
+    """An instance of the mapped class ``model`` holding ``values`` (column keys) as if loaded,
+    built the way the ORM's loader builds one: no ``__init__`` and no attribute events, a
+    twentieth of the cost. It belongs to no session, so nothing about it is ever written."""
+    mapper = inspect(model)
+    if not mapper.configured:  # relationships resolved, as the first query would
+        configure_mappers()
+    instance: Model = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 @dataclass(frozen=True)

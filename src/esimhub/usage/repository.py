@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from esimhub.db import DriverQuery
+from esimhub.db import DriverQuery, detached
 from esimhub.models import Sim, SimPackage
 
 
@@ -67,9 +67,9 @@ async def snapshot(
     if not rows:
         return None
     first = rows[0]
-    sim = Sim(**{column.key: first[column.key] for column in _SIM_COLUMNS})
+    sim = detached(Sim, {column.key: first[column.key] for column in _SIM_COLUMNS})
     packages = [
-        SimPackage(**{c.key: row[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
+        detached(SimPackage, {c.key: row[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
         for row in rows
         if row["p__id"] is not None
     ]
