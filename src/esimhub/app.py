@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from esimhub import __version__, db, telemetry, tracing
 from esimhub.admin.routes import router as admin_router
 from esimhub.auth.routes import router as auth_router
+from esimhub.catalogue.routes import answer_packages_at_edge
 from esimhub.catalogue.routes import router as catalogue_router
 from esimhub.config import Settings, get_settings
 from esimhub.errors import (
@@ -295,7 +296,7 @@ class Edge:
                 await _too_large(send, limit, rid)
             elif refusal is not None:
                 await refusal(scope, receive, edge_send)
-            elif not await answer_usage_at_edge(scope, receive, edge_send):
+            elif not await self.answered_at_edge(scope, receive, edge_send):
                 await self.app(scope, receive if length is not None else capped_receive, edge_send)
         except Exception:
             if started:  # half an answer is out: all that is left is to drop the connection
@@ -322,6 +323,17 @@ class Edge:
                     },
                 )
             logs.request_id.reset(context)
+
+    @staticmethod
+    async def answered_at_edge(scope: Scope, receive: Receive, send: Send) -> bool:
+        for answer in EDGE_ANSWERS:
+            if await answer(scope, receive, send):
+                return True
+        return False
+
+
+# The hottest paths, answered by their areas without the router (each says when it answers).
+EDGE_ANSWERS = (answer_usage_at_edge, answer_packages_at_edge)
 
 
 def _nul_refusal(scope: Scope) -> Response | None:

@@ -217,13 +217,18 @@ async def enforce(request: Request, checks: Sequence[tuple[str, Rule]]) -> None:
         request.state.rate_limit = decision
 
 
+async def count_request(request: Request, name: str, key: Callable[[Request], str]) -> None:
+    """Count the request against ``ENDPOINT_RULES[name]`` (429 when exhausted), unless
+    ESIMHUB_RATE_LIMITS is off."""
+    if request.app.state.runtime.settings.rate_limits:
+        await enforce(request, [(f"{name}:{key(request)}", ENDPOINT_RULES[name])])
+
+
 def endpoint_limit(name: str, key: Callable[[Request], str]) -> Any:
-    """A route dependency applying ``ENDPOINT_RULES[name]`` unless ESIMHUB_RATE_LIMITS is off."""
-    rule = ENDPOINT_RULES[name]
+    """A route dependency applying ``ENDPOINT_RULES[name]``: see ``count_request``."""
 
     async def dependency(request: Request) -> None:
-        if request.app.state.runtime.settings.rate_limits:
-            await enforce(request, [(f"{name}:{key(request)}", rule)])
+        await count_request(request, name, key)
 
     return Depends(dependency)
 

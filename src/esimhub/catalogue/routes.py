@@ -9,17 +9,20 @@ from typing import Annotated, Any
 import pycountry
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from esimhub.auth.dependencies import CurrentPartner
+from esimhub.auth.dependencies import CurrentPartner, current_partner
+from esimhub.auth.directory import PartnerPrincipal
 from esimhub.catalogue import schemas, service
+from esimhub.catalogue.cache import Snapshot
 from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.catalogue.devices import DEVICES, DEVICES_LITE
 from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
-from esimhub.deps import BaseUrl, ClockDep, SettingsDep
-from esimhub.errors import ValidationFailed
+from esimhub.deps import ClockDep, get_base_url
+from esimhub.errors import ValidationFailed, response_for
 from esimhub.kit import pagination
-from esimhub.limits import bearer_token, endpoint_limit
+from esimhub.limits import bearer_token, count_request, endpoint_limit
 
 router = APIRouter(tags=["catalogue"])
 
@@ -66,9 +69,6 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 async def list_packages(
     request: Request,
     partner: CurrentPartner,
-    settings: SettingsDep,
-    snapshot: CatalogueDep,
-    base: BaseUrl,
     filter_type: Annotated[str | None, Query(alias="filter[type]")] = None,
     filter_country: Annotated[str | None, Query(alias="filter[country]")] = None,
     include: str | None = None,
@@ -76,6 +76,54 @@ async def list_packages(
     page: str | None = None,
 ) -> Response:
     """The package catalogue, grouped by country or region (Laravel pagination over entries)."""
+    return await packages(request, partner, filter_type, filter_country, include, limit, page)
+
+
+PACKAGES_ROUTE = router.routes[-1]  # the route just declared
+PACKAGES_PATHS = frozenset({"/v1/packages", "/v2/packages"})
+
+
+async def answer_packages_at_edge(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer ``GET /v{1,2}/packages`` as the route does, without the router and the dependency
+    machinery (a client revalidating the catalogue with ``If-None-Match`` costs an ETag
+    compare); ``False`` when the request is not for the catalogue."""
+    if scope["method"] != "GET" or scope["path"] not in PACKAGES_PATHS:
+        return False
+    scope["route"] = PACKAGES_ROUTE  # for the metrics' route label
+    request = Request(scope, receive)
+    try:
+        partner = await current_partner(request)
+        await count_request(request, "packages", bearer_token)
+        query = request.query_params
+        response = await packages(
+            request,
+            partner,
+            query.get("filter[type]"),
+            query.get("filter[country]"),
+            query.get("include"),
+            query.get("limit"),
+            query.get("page"),
+        )
+    except Exception as exc:
+        known = response_for(exc)
+        if known is None:
+            raise
+        response = known
+    await response(scope, receive, send)
+    return True
+
+
+async def packages(
+    request: Request,
+    partner: PartnerPrincipal,
+    filter_type: str | None,
+    filter_country: str | None,
+    include: str | None,
+    limit: str | None,
+    page: str | None,
+) -> Response:
+    """The catalogue answer for these query parameters: its pre-built bytes, or a 304 when the
+    client holds them (everything the bytes depend on is known before any rendering)."""
     errors = _filter_errors(request, filter_type, filter_country)
     try:
         page_request = pagination.parse_page_request(limit, page)
@@ -84,6 +132,9 @@ async def list_packages(
     if errors:
         raise ValidationFailed(errors)
 
+    runtime = request.app.state.runtime
+    snapshot: Snapshot = await runtime.catalogue.current()
+    base = await get_base_url(request)
     language = negotiate_language(request.headers.get("accept-language"))
     variant = Variant(
         language=language,
@@ -91,11 +142,10 @@ async def list_packages(
         discount_percentage=partner.discount_percentage if partner.uses_discount_pricing else None,
         base_url=base,
     )
-    path = f"{base}{request.url.path}"
+    path = f"{base}{request.scope['path']}"
     query = {k: v for k, v in request.query_params.items() if k != "page"}
     query["language"] = language
 
-    # Everything the bytes depend on is known here, so a revalidation costs no rendering.
     fingerprint = json.dumps(
         [snapshot.version, repr(variant), path, sorted(query.items()), page_request.page]
     )
@@ -107,7 +157,8 @@ async def list_packages(
     if body is None:
         view = snapshot.view(variant)
         selected = view.matching(filter_type, filter_country.upper() if filter_country else None)
-        window = pagination.window(len(selected), page_request, settings.packages_default_limit)
+        per_page = runtime.settings.packages_default_limit
+        window = pagination.window(len(selected), page_request, per_page)
         links, meta = pagination.links_and_meta(
             window, path=path, query=query, per_page_text=page_request.per_page_text
         )
