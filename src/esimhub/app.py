@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esimhub import __version__, db, telemetry, tracing
 from esimhub.admin.routes import router as admin_router
+from esimhub.auth.routes import answer_token_at_edge
 from esimhub.auth.routes import router as auth_router
 from esimhub.catalogue.routes import answer_packages_at_edge
 from esimhub.catalogue.routes import router as catalogue_router
@@ -296,8 +297,10 @@ class Edge:
                 await _too_large(send, limit, rid)
             elif refusal is not None:
                 await refusal(scope, receive, edge_send)
-            elif not await self.answered_at_edge(scope, receive, edge_send):
-                await self.app(scope, receive if length is not None else capped_receive, edge_send)
+            else:
+                app_receive = receive if length is not None else capped_receive
+                if not await self.answered_at_edge(scope, app_receive, edge_send):
+                    await self.app(scope, app_receive, edge_send)
         except Exception:
             if started:  # half an answer is out: all that is left is to drop the connection
                 raise
@@ -333,7 +336,7 @@ class Edge:
 
 
 # The hottest paths, answered by their areas without the router (each says when it answers).
-EDGE_ANSWERS = (answer_usage_at_edge, answer_packages_at_edge)
+EDGE_ANSWERS = (answer_usage_at_edge, answer_packages_at_edge, answer_token_at_edge)
 
 
 def _nul_refusal(scope: Scope) -> Response | None:

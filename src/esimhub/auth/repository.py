@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from esimhub.db import DriverQuery, detached
 from esimhub.models import Partner
 
 
 async def get_by_client_id(session: AsyncSession, client_id: str) -> Partner | None:
     return await session.scalar(select(Partner).where(Partner.client_id == client_id))
+
+
+_CREDENTIALS = DriverQuery(
+    select(*Partner.__table__.columns).where(Partner.client_id == bindparam("client_id"))
+)
+
+
+async def credentials(engine: AsyncEngine, client_id: str) -> Partner | None:
+    """The partner holding ``client_id``, read on the driver for ``POST /token`` (a hot path
+    that writes nothing), as a detached object."""
+    rows = await _CREDENTIALS.rows(engine, client_id=client_id)
+    return detached(Partner, rows[0]) if rows else None
 
 
 async def get(session: AsyncSession, partner_id: int) -> Partner | None:

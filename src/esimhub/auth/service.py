@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from esimhub.auth import repository, tokens
 from esimhub.auth.directory import PartnerPrincipal
@@ -138,7 +138,7 @@ def _required(fields: dict[str, object], name: str, errors: dict[str, str]) -> s
 
 
 async def issue_access_token(
-    session: AsyncSession,
+    engine: AsyncEngine,
     *,
     settings: Settings,
     clock: Clock,
@@ -157,7 +157,7 @@ async def issue_access_token(
         errors["grant_type"] = "The selected grant type is invalid."
     if errors:
         raise ValidationFailed(errors)
-    partner = await repository.get_by_client_id(session, client_id)
+    partner = await repository.credentials(engine, client_id)
     if partner is None or not partner.is_active:
         raise ValidationFailed({"client_id": "The selected client id is invalid."})
     if not tokens.secret_matches(client_secret, partner.secret_hash):
