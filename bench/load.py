@@ -356,7 +356,7 @@ def report(results: list[tuple[Row, Run, Run]], args: argparse.Namespace) -> str
         f"# Load bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`python -m bench.load --duration {args.duration} --rounds {args.rounds}"
-        f" --esims {args.esims}`; {platform.machine()}, {os.cpu_count()} CPUs,"
+        f" --esims {args.esims} --backends {args.backends}`; {platform.machine()}, {os.cpu_count()} CPUs,"
         f" {platform.python_implementation()} {platform.python_version()},"
         f" {_cpu_model()}; server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU},"
         f" {CONNECTIONS} connections, medians of {args.rounds} alternated rounds.",
@@ -526,7 +526,8 @@ def main() -> None:
     table = report(results, args)
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(table)
+    earlier = out.read_text() if out.exists() else ""  # the day's earlier runs stay, above
+    out.write_text(f"{earlier}\n{table}" if earlier else table)
     print(f"\n{table}\nwritten to {out.relative_to(ROOT)}")
 
 
