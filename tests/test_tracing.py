@@ -27,8 +27,11 @@ from esimhub.config import Settings
 app = create_app(Settings(database_url=sys.argv[1]))
 ours = ("opentelemetry.sdk.trace", "opentelemetry.instrumentation", "opentelemetry.exporter")
 loaded = sorted(m for m in sys.modules if m.startswith(ours))
-middleware = [m.cls.__name__ for m in app.user_middleware]
-print(loaded, middleware)
+layers, layer = [], app.build_middleware_stack()
+while hasattr(layer, "app"):
+    layers.append(type(layer).__name__)
+    layer = layer.app
+print(loaded, [name for name in layers if name in {"Edge", "OpenTelemetryMiddleware"}])
 """
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esimhub import __version__, db, telemetry, tracing
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await worker.aclose()
         await runtime.aclose()
 
-    app = FastAPI(
+    app = PartnerAPI(
         title="esimhub partner API",
         version=__version__,
         description=DESCRIPTION,
@@ -185,10 +186,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_api_route("/healthz", readyz, include_in_schema=False)  # the name before /readyz
 
     app.add_api_route("/metrics", telemetry.metrics, include_in_schema=False)
-    app.add_middleware(Edge, runtime=runtime)
     app.openapi = lambda: described(app)  # type: ignore[method-assign]
     tracing.instrument(app=app, engine=runtime.engine)
     return app
+
+
+class PartnerAPI(FastAPI):
+    """FastAPI with the Edge right inside Starlette's outermost error layer (which tracing
+    instruments), before FastAPI's own telemetry and body-limit layers: the requests the Edge
+    answers itself pass through no other layer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        assert isinstance(stack, ServerErrorMiddleware)
+        stack.app = Edge(stack.app, runtime=self.state.runtime)
+        return stack
 
 
 SECURITY_SCHEMES = {
@@ -242,7 +254,7 @@ class Edge:
             return
         began = time.perf_counter()
         status = 500
-        started = False
+        started = finished = False
         sent_id = length = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
@@ -262,7 +274,7 @@ class Edge:
             await self.runtime.clock_sync.refresh()
 
         async def edge_send(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, finished
             if too_large:  # whatever the app answers to the body cut off, the client gets 413
                 if message["type"] == "http.response.start":
                     status = 413
@@ -275,6 +287,8 @@ class Edge:
                 if status != 429:
                     headers.extend(rate_limit_headers(scope))
                 message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
             await send(message)
 
         received = 0
@@ -302,9 +316,11 @@ class Edge:
                 if not await self.answered_at_edge(scope, app_receive, edge_send):
                     await self.app(scope, app_receive, edge_send)
         except Exception:
+            log.exception("unhandled error")
+            if finished:  # the whole answer is out (a failure after it: a background task)
+                return
             if started:  # half an answer is out: all that is left is to drop the connection
                 raise
-            log.exception("unhandled error")
             await _unexpected(edge_send)
         finally:
             seconds = time.perf_counter() - began
