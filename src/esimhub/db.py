@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.attributes import instance_state
 
 from esimhub.config import Settings
 
@@ -60,8 +61,17 @@ def create_engine(
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=pool_timeout,
+            pool_reset_on_return=None,  # see _rollback_if_open
             connect_args={"timeout": 30},
         )
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _rollback_if_open(_: Any, record: Any, reset: Any) -> None:
+            # A connection back in the pool is rolled back only when it is inside a
+            # transaction: on aiosqlite each rollback is a call into the connection's thread,
+            # and a pooled read (``DriverQuery``) begins none.
+            if record.driver_connection.in_transaction:
+                record.dbapi_connection.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -192,13 +202,18 @@ class DriverQuery:
 
 def detached(model: type[Model], values: dict[str, Any]) -> Model:
     """An instance of the mapped class ``model`` holding ``values`` (column keys) as if loaded,
-    built the way the ORM's loader builds one: no ``__init__`` and no attribute events, a
-    twentieth of the cost. It belongs to no session, so nothing about it is ever written."""
+    built the way the ORM's loader builds one: no ``__init__`` and no attribute events, a fifth
+    of the cost. It belongs to no session, so nothing about it is ever written; a column left
+    out of ``values`` is expired, so reading it raises instead of answering ``None``."""
     mapper = inspect(model)
     if not mapper.configured:  # relationships resolved, as the first query would
         configure_mappers()
     instance: Model = mapper.class_manager.new_instance()
     instance.__dict__.update(values)
+    missing = [prop.key for prop in mapper.column_attrs if prop.key not in values]
+    if missing:
+        state = instance_state(instance)
+        state._expire_attributes(state.dict, missing)  # what Session.expire does
     return instance
 
 

@@ -48,7 +48,25 @@ async def due_sim_ids(session: AsyncSession, now: datetime) -> Sequence[int]:
 
 # -- the usage read path: one statement on the driver, no ORM session -------------------------
 
-_SIM_COLUMNS = [column for column in Sim.__table__.columns if column.key != "qr_png"]
+# What the usage lifecycle reads of an eSIM (``usage.lifecycle``; any other column read from a
+# snapshot raises): not its QR images, share links or profile.
+_SIM_COLUMNS = [
+    Sim.__table__.c[name]
+    for name in (
+        "id",
+        "iccid",
+        "partner_id",
+        "activation_policy",
+        "issued_at",
+        "installed_at",
+        "attached_at",
+        "last_country",
+        "install_window_days",
+        "topup_grace_window_days",
+        "recycled_at",
+        "due_at",
+    )
+]
 _PACKAGE_COLUMNS = list(SimPackage.__table__.columns)
 _SNAPSHOT = DriverQuery(
     select(*_SIM_COLUMNS, *(c.label(f"p__{c.key}") for c in _PACKAGE_COLUMNS))
