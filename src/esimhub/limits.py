@@ -75,6 +75,7 @@ class Decision:
     remaining: int
     retry_after: int  # whole seconds until the next request is allowed; 0 when allowed
     reset_at: int  # Unix time (system clock) at which the next request is allowed
+    reopens_ms: int = 0  # when refused: the exact moment (ms) the next request is allowed
 
     def raise_if_denied(self) -> None:
         if not self.allowed:
@@ -87,9 +88,9 @@ def _decide(allowed: bool, tat: int, now_ms: int, rule: Rule) -> Decision:
     if allowed:
         remaining = max(0, (now_ms + interval * rule.limit - tat) // interval)
         return Decision(True, rule.limit, remaining, 0, math.ceil(now_ms / 1000))
-    wait_ms = tat - interval * (rule.limit - 1) - now_ms
-    retry_after = max(1, math.ceil(wait_ms / 1000))
-    return Decision(False, rule.limit, 0, retry_after, now_ms // 1000 + retry_after)
+    reopens_ms = tat - interval * (rule.limit - 1)
+    retry_after = max(1, math.ceil((reopens_ms - now_ms) / 1000))
+    return Decision(False, rule.limit, 0, retry_after, now_ms // 1000 + retry_after, reopens_ms)
 
 
 class MemoryStore:
@@ -148,6 +149,8 @@ class RateLimiter:
     ) -> None:
         self._local = MemoryStore()
         self._store: MemoryStore | RedisStore = RedisStore(redis) if redis else self._local
+        # Keys Redis refused, with the moment (ms) they reopen: see ``_still_denied``.
+        self._denied: dict[str, int] = {}
         self._prefix = f"{key_prefix}rl:"
         self._failures = failures
         self._fallback = fallback
@@ -156,6 +159,9 @@ class RateLimiter:
 
     async def hit(self, key: str, rule: Rule, now: datetime) -> Decision:
         now_ms = math.floor(now.timestamp() * 1000)
+        denied = self._still_denied(self._prefix + key, now_ms, rule)
+        if denied is not None:
+            return denied
         if time.monotonic() >= self._redis_down_until:
             try:
                 decision = await self._store.hit(self._prefix + key, now_ms, rule)
@@ -164,6 +170,8 @@ class RateLimiter:
                 self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
                 self._warn(exc)
             else:
+                if not decision.allowed and self._store is not self._local:
+                    self._remember_denial(self._prefix + key, decision, now_ms)
                 if not decision.allowed or self._store is self._local:
                     return decision
                 # What this process let through is also counted here, so that the limit stays
@@ -178,6 +186,25 @@ class RateLimiter:
         if self._fallback == "closed":
             return Decision(False, rule.limit, 0, 1, now_ms // 1000 + 1)
         return Decision(True, rule.limit, rule.limit, 0, now_ms // 1000)
+
+    def _remember_denial(self, key: str, decision: Decision, now_ms: int) -> None:
+        if len(self._denied) > MemoryStore.MAX_KEYS:
+            self._denied = {k: at for k, at in self._denied.items() if at > now_ms}
+        self._denied[key] = decision.reopens_ms
+
+    def _still_denied(self, key: str, now_ms: int, rule: Rule) -> Decision | None:
+        """A refusal decided here, without a Redis round trip, while a key Redis refused stays
+        refused. A refusal changes nothing stored, and only a request let through moves the
+        stored time; none can be let through before the moment Redis named, by any process.
+        So a client polling a refused key costs no Redis call until that moment (the hot 429),
+        and is told exactly what Redis would tell it."""
+        reopens_ms = self._denied.get(key)
+        if reopens_ms is None:
+            return None
+        if now_ms >= reopens_ms:
+            del self._denied[key]
+            return None
+        return _decide(False, reopens_ms + rule.interval_ms * (rule.limit - 1), now_ms, rule)
 
     def _warn(self, exc: Exception) -> None:
         if time.monotonic() - self._last_warning > 60:  # one line a minute, not per request

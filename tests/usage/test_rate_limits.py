@@ -379,3 +379,40 @@ async def test_the_polling_limit_holds_through_a_redis_stall(
             assert all(r.json() == TOO_MANY for r in during if r.status_code == 429)
             assert after == [429] * 10
             assert waited < 5  # bounded by the socket timeout, not by the stall
+
+
+def script_calls(port: int) -> int:
+    """How many limiter scripts a redis-server has run (EVALSHA, and EVAL when not loaded)."""
+    stats = sync_redis.Redis(port=port).info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval")
+    )
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+async def test_a_refused_esim_is_refused_again_without_asking_redis(
+    database_url: str, clock: FrozenClock, make_partner: PartnerFactory
+) -> None:
+    port = free_port()
+    with own_redis(port):
+        async with sandbox(
+            database_url, clock, make_partner, redis_url=f"redis://127.0.0.1:{port}/0"
+        ) as box:
+            iccid = (await box.partner.order(KALLUR))["sims"][0]["iccid"]
+            assert (await box.usage(iccid)).status_code == 200
+            assert (await box.usage(iccid)).status_code == 429  # Redis refused it
+            asked = script_calls(port)
+            for _ in range(20):
+                box.clock.advance(timedelta(seconds=30))
+                refused = await box.usage(iccid)
+                assert refused.status_code == 429
+            # the same answer Redis would give: 15 minutes less the 10 that have passed
+            assert refused.headers["retry-after"] == "300"
+            assert refused.headers["x-ratelimit-reset"] == str(
+                int((box.clock.now() + timedelta(seconds=300)).timestamp())
+            )
+            assert script_calls(port) == asked
+
+            box.clock.advance(timedelta(minutes=5))  # the window reopens: Redis is asked again
+            assert (await box.usage(iccid)).status_code == 200
+            assert script_calls(port) == asked + 1
