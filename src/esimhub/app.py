@@ -132,6 +132,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # tracing is esimhub's own (``tracing``, when OTEL_* asks for it); FastAPI's native
+        # telemetry would otherwise look up the global providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.redis = redis

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -41,6 +42,7 @@ class Books:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self.books: Books | None = None
         self.books_at = float("-inf")  # monotonic time of the last sample
         self.requests = Counter(
@@ -90,11 +92,28 @@ class Metrics:
 
     def observe(self, method: str, template: str, status: int, seconds: float) -> None:
         """One answered request, by its route template (``route_template``)."""
-        self.requests.labels(method, template, str(status)).inc()
-        self.latency.labels(method, template).observe(seconds)
+        series = self._series.get((method, template, status))
+        if series is None:
+            series = self._series[(method, template, status)] = self._series_of(
+                method, template, status
+            )
+        count, latency, polls = series
+        count.inc()
+        latency.observe(seconds)
+        if polls is not None:
+            polls.inc()
+
+    def _series_of(self, method: str, template: str, status: int) -> tuple[Any, Any, Any]:
+        """The children one kind of request moves (``labels()`` looks them up under a lock)."""
+        polls = None
         if template.endswith("/usage"):
             outcome = "answered" if status == 200 else "limited" if status == 429 else "refused"
-            self.usage_polls.labels(outcome).inc()
+            polls = self.usage_polls.labels(outcome)
+        return (
+            self.requests.labels(method, template, str(status)),
+            self.latency.labels(method, template),
+            polls,
+        )
 
     def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

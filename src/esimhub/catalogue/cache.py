@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,6 +24,8 @@ from esimhub.models import Operator, Package
 
 # Built answers of GET /packages kept per snapshot (the full catalogue is megabytes a variant).
 BODY_BYTES = 64 * 1024 * 1024
+# ETags of GET /packages requests already answered, kept per snapshot (a few hundred bytes each).
+ETAGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Snapshot:
     _topups: dict[int, list[Package]] = field(init=False)
     _views: dict[Variant, CatalogueView] = field(default_factory=dict)
     _bodies: dict[str, bytes] = field(default_factory=dict)
+    _etags: dict[Hashable, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.packages = {p.id: p for p in self.rows.packages}
@@ -86,6 +90,16 @@ class Snapshot:
     def body(self, key: str) -> bytes | None:
         """An answer already built from this snapshot (by its ETag), if still kept."""
         return self._bodies.get(key)
+
+    def etag(self, request: Hashable) -> str | None:
+        """The ETag this snapshot's answer to ``request`` (everything the answer depends on)
+        was given, when that request was answered before."""
+        return self._etags.get(request)
+
+    def keep_etag(self, request: Hashable, etag: str) -> None:
+        if len(self._etags) >= ETAGS:
+            self._etags.clear()
+        self._etags[request] = etag
 
     def keep_body(self, key: str, body: bytes) -> None:
         """Keep a built answer, the oldest going first past ``BODY_BYTES`` in all: the full

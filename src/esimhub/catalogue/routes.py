@@ -124,6 +124,22 @@ async def packages(
 ) -> Response:
     """The catalogue answer for these query parameters: its pre-built bytes, or a 304 when the
     client holds them (everything the bytes depend on is known before any rendering)."""
+    runtime = request.app.state.runtime
+    snapshot: Snapshot = await runtime.catalogue.current()
+    base = await get_base_url(request)
+    # A request answered before (same pricing, URL and language) has its ETag known: a client
+    # revalidating costs a lookup. Only valid requests are remembered.
+    discount = partner.discount_percentage if partner.uses_discount_pricing else None
+    scope, language_header = request.scope, request.headers.get("accept-language")
+    seen = (discount, base, scope["path"], scope["query_string"], language_header)
+    etag = snapshot.etag(seen)
+    if etag is not None:
+        if _etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers={"ETag": etag})
+        kept = snapshot.body(etag)
+        if kept is not None:
+            return Response(kept, media_type="application/json", headers={"ETag": etag})
+
     errors = _filter_errors(request, filter_type, filter_country)
     try:
         page_request = pagination.parse_page_request(limit, page)
@@ -132,14 +148,11 @@ async def packages(
     if errors:
         raise ValidationFailed(errors)
 
-    runtime = request.app.state.runtime
-    snapshot: Snapshot = await runtime.catalogue.current()
-    base = await get_base_url(request)
-    language = negotiate_language(request.headers.get("accept-language"))
+    language = negotiate_language(language_header)
     variant = Variant(
         language=language,
         include_topup="topup" in (include or "").split(","),
-        discount_percentage=partner.discount_percentage if partner.uses_discount_pricing else None,
+        discount_percentage=discount,
         base_url=base,
     )
     path = f"{base}{request.scope['path']}"
@@ -150,6 +163,7 @@ async def packages(
         [snapshot.version, repr(variant), path, sorted(query.items()), page_request.page]
     )
     etag = f'W/"{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}"'
+    snapshot.keep_etag(seen, etag)
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
 
