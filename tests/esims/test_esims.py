@@ -44,7 +44,10 @@ async def test_sim_list_is_newest_first_with_simable_and_includes(
     assert item["recycled_at"] is None
     assert item["simable"]["id"] == second["id"]
     assert item["simable"]["validity"] == "7"
-    assert "status" not in item["simable"]
+    # the status without include=order.status (reference §14.10), and the order body's money
+    assert item["simable"]["status"] == {"name": "Completed", "slug": "completed"}
+    for key in ("net_price", "text", "voice"):
+        assert item["simable"][key] == second[key], key
     assert "sharing" not in item["simable"]
 
     included = await partner_api.get(
@@ -80,6 +83,12 @@ async def test_get_sim_carries_simable_and_sharing_without_include(
     data = response.json()["data"]
     assert data["simable"]["code"] == order["code"]
     assert data["simable"]["quantity"] == 1
+    assert data["simable"]["status"]["slug"] == "completed"
+    assert (data["simable"]["net_price"], data["simable"]["text"], data["simable"]["voice"]) == (
+        order["net_price"],
+        order["text"],
+        order["voice"],
+    )
     assert data["sharing"] == order["sims"][0]["sharing"]
 
     assert (await partner_api.get("/v2/sims/8999000000000000000")).json() == NOT_FOUND

@@ -133,6 +133,20 @@ async def test_order_accepts_form_bodies(partner_api: Partnered, encoding: str) 
             {"package_id": "change-7days-1gb-topup", "quantity": 1},
             {"package_id": "The selected package is invalid."},
         ),
+        (  # errors are gathered: a bad quantity does not hide an unknown package
+            {"package_id": "non-existent-package", "quantity": 100},
+            {
+                "quantity": "The quantity may not be greater than 50.",
+                "package_id": "The selected package is invalid.",
+            },
+        ),
+        (
+            {"package_id": "change-7days-1gb-topup", "quantity": 0},
+            {
+                "quantity": "The quantity must be at least 1.",
+                "package_id": "The selected package is invalid.",
+            },
+        ),
         (
             {"package_id": "merhaba-7days-1gb", "quantity": 1, "brand_settings_name": "Nope"},
             {"brand_settings_name": "Brand settings name doesn't exist."},

@@ -76,6 +76,11 @@ class Snapshot:
             if package.type == "topup":
                 self._topups.setdefault(package.operator_id, []).append(package)
 
+    def is_sim_package(self, package_id: str) -> bool:
+        """Whether ``package_id`` is a package an order can buy (not unknown, not a top-up)."""
+        package = self.packages.get(package_id)
+        return package is not None and package.type == "sim"
+
     def topups_of(self, operator_id: int) -> list[Package]:
         """The operator's top-up packages, in catalogue order."""
         return list(self._topups.get(operator_id, ()))

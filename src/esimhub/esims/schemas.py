@@ -104,6 +104,12 @@ class Renderer:
         simable = None
         if order is not None:
             simable = self.listed_order(order, includes=_order_includes(includes), partner=partner)
+            # as the order's own body has them (net_price null under discount pricing), and the
+            # status whether or not it was asked for
+            simable["net_price"] = self.order_money(order)["net_price"]
+            simable["text"] = order.sms
+            simable["voice"] = order.voice_minutes
+            simable.setdefault("status", {"name": STATUS_NAMES[order.status], "slug": order.status})
             if "share" in includes:
                 simable["sharing"] = self.sharing(sim, brand)
         body["simable"] = simable

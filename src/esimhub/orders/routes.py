@@ -39,7 +39,7 @@ async def submit_order(
 ) -> Response:
     """Buy eSIMs of a sim package (1-50); the price is debited from the balance at once."""
     body = await read_body(request)
-    order_request = schemas.parse_order(body)
+    order_request = schemas.parse_order(body, catalogue.is_sim_package)
     renderer = Renderer(settings, base_url)
 
     async def work() -> tuple[int, Any]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,13 @@ def placed_order(
     return body
 
 
-def parse_order(body: dict[str, Any]) -> OrderRequest:
+def parse_order(
+    body: dict[str, Any], is_sim_package: Callable[[str], bool] | None = None
+) -> OrderRequest:
+    """An order's fields, every error gathered as Laravel gathers them. With
+    ``is_sim_package``, a request already failing on another field also names an unknown
+    ``package_id`` ("The selected package is invalid."); alone, an unknown package is left to
+    the order itself (code 34, see ``service.sim_package``)."""
     fields = Fields(body)
     quantity = fields.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY)
     package_id = fields.string("package_id", required=True, max_length=100)
@@ -88,6 +94,8 @@ def parse_order(body: dict[str, Any]) -> OrderRequest:
             fields.fail(
                 f"copy_address.{index}", f"The copy_address.{index} must be a valid email address."
             )
+    if fields.errors and package_id and is_sim_package and not is_sim_package(package_id):
+        fields.fail("package_id", "The selected package is invalid.")
     fields.check()
     assert quantity is not None
     assert package_id is not None

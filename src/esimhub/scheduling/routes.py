@@ -48,7 +48,7 @@ async def submit_order_async(
     """Accept an order now (202) and place it in the background; the result is POSTed to the
     request's ``webhook_url`` or the ``async_orders`` opt-in, with the ``request_id``."""
     body = await read_body(request)
-    order_request = parse_order(body)
+    order_request = parse_order(body, catalogue.is_sim_package)
     webhook_url = _webhook_url(body)
     now = clock.now()
     row = await service.accept_async(
@@ -85,7 +85,7 @@ async def submit_future_order(
     """Schedule an order for ``due_date`` (UTC, ``Y-m-d H:i``, from the day after tomorrow to a
     year ahead); it can be cancelled until 24 hours before."""
     body = await read_body(request)
-    order_request = parse_order(body)
+    order_request = parse_order(body, catalogue.is_sim_package)
     now = clock.now()
     due_text = body.get("due_date")
     due = service.parse_due_date(due_text if isinstance(due_text, str) else None, now)
