@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.util import greenlet_spawn
 
 from esimhub.config import Settings
 
@@ -165,17 +166,22 @@ class DriverQuery:
     async def rows(self, engine: AsyncEngine, **params: Any) -> list[dict[str, Any]]:
         compiled = self._compiled.get(engine.dialect.name) or self._compile(engine)
         args = [params[name] for name in compiled.names]
-        async with engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            try:
-                if compiled.sqlite:
-                    async with driver.execute(compiled.sql, args) as cursor:
-                        found: Sequence[Sequence[Any]] = await cursor.fetchall()
-                else:
-                    found = await driver.fetch(compiled.sql, *args)
-            except Exception:
-                await connection.invalidate()
-                raise
+        # The pooled connection itself, not an AsyncConnection around it: returning it makes
+        # no driver call (no transaction is open: see create_engine's reset), so it needs no
+        # greenlet either.
+        pooled = await engine.raw_connection()
+        try:
+            driver: Any = pooled.driver_connection
+            if compiled.sqlite:
+                async with driver.execute(compiled.sql, args) as cursor:
+                    found: Sequence[Sequence[Any]] = await cursor.fetchall()
+            else:
+                found = await driver.fetch(compiled.sql, *args)
+        except BaseException:  # failed or cancelled half-way: the connection is not reused
+            await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            pooled.close()
         keys, processors = self._keys, compiled.processors
         return [
             {
