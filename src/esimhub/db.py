@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -160,10 +160,10 @@ class DriverQuery:
 
     def __init__(self, statement: Select[Any]) -> None:
         self._statement = statement
-        self._keys = tuple(str(column.key) for column in statement.selected_columns)
         self._compiled: dict[str, _Compiled] = {}
 
-    async def rows(self, engine: AsyncEngine, **params: Any) -> list[dict[str, Any]]:
+    async def rows(self, engine: AsyncEngine, **params: Any) -> list[list[Any]]:
+        """The rows, each a list of the selected columns' values in order."""
         compiled = self._compiled.get(engine.dialect.name) or self._compile(engine)
         args = [params[name] for name in compiled.names]
         # The pooled connection itself, not an AsyncConnection around it: returning it makes
@@ -172,9 +172,8 @@ class DriverQuery:
         pooled = await engine.raw_connection()
         try:
             driver: Any = pooled.driver_connection
-            if compiled.sqlite:
-                async with driver.execute(compiled.sql, args) as cursor:
-                    found: Sequence[Sequence[Any]] = await cursor.fetchall()
+            if compiled.sqlite:  # one call into the connection's thread, not one per cursor step
+                found: Sequence[Sequence[Any]] = await driver.execute_fetchall(compiled.sql, args)
             else:
                 found = await driver.fetch(compiled.sql, *args)
         except BaseException:  # failed or cancelled half-way: the connection is not reused
@@ -182,12 +181,12 @@ class DriverQuery:
             raise
         finally:
             pooled.close()
-        keys, processors = self._keys, compiled.processors
+        processors = compiled.processors
         return [
-            {
-                key: value if process is None or value is None else process(value)
-                for key, process, value in zip(keys, processors, row, strict=True)
-            }
+            [
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            ]
             for row in found
         ]
 
@@ -206,21 +205,30 @@ class DriverQuery:
         return done
 
 
-def detached(model: type[Model], values: dict[str, Any]) -> Model:
-    """An instance of the mapped class ``model`` holding ``values`` (column keys) as if loaded,
-    built the way the ORM's loader builds one: no ``__init__`` and no attribute events, a fifth
-    of the cost. It belongs to no session, so nothing about it is ever written; a column left
-    out of ``values`` is expired, so reading it raises instead of answering ``None``."""
-    mapper = inspect(model)
-    if not mapper.configured:  # relationships resolved, as the first query would
-        configure_mappers()
-    instance: Model = mapper.class_manager.new_instance()
-    instance.__dict__.update(values)
-    missing = [prop.key for prop in mapper.column_attrs if prop.key not in values]
-    if missing:
-        state = instance_state(instance)
-        state._expire_attributes(state.dict, missing)  # what Session.expire does
-    return instance
+class Detached(Generic[Model]):
+    """Instances of the mapped class ``model`` from values of the columns ``keys`` (a row of a
+    ``DriverQuery``), built the way the ORM's loader builds them: no ``__init__`` and no
+    attribute events, a fifth of the cost. They belong to no session, so nothing about them is
+    ever written; the columns not in ``keys`` are expired, so reading one raises instead of
+    answering ``None``."""
+
+    def __init__(self, model: type[Model], keys: Sequence[str]) -> None:
+        self._model = model
+        self._keys = tuple(keys)
+        self._missing: list[str] | None = None
+
+    def __call__(self, values: Sequence[Any]) -> Model:
+        mapper = inspect(self._model)
+        if self._missing is None:
+            if not mapper.configured:  # relationships resolved, as the first query would
+                configure_mappers()
+            self._missing = [p.key for p in mapper.column_attrs if p.key not in self._keys]
+        instance: Model = mapper.class_manager.new_instance()
+        instance.__dict__.update(zip(self._keys, values, strict=True))
+        if self._missing:
+            state = instance_state(instance)
+            state._expire_attributes(state.dict, self._missing)  # what Session.expire does
+        return instance
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from esimhub.db import DriverQuery, detached
+from esimhub.db import Detached, DriverQuery
 from esimhub.models import Partner
 
 
@@ -15,6 +15,7 @@ async def get_by_client_id(session: AsyncSession, client_id: str) -> Partner | N
     return await session.scalar(select(Partner).where(Partner.client_id == client_id))
 
 
+_PARTNER = Detached(Partner, [column.key for column in Partner.__table__.columns])
 _CREDENTIALS = DriverQuery(
     select(*Partner.__table__.columns).where(Partner.client_id == bindparam("client_id"))
 )
@@ -24,7 +25,7 @@ async def credentials(engine: AsyncEngine, client_id: str) -> Partner | None:
     """The partner holding ``client_id``, read on the driver for ``POST /token`` (a hot path
     that writes nothing), as a detached object."""
     rows = await _CREDENTIALS.rows(engine, client_id=client_id)
-    return detached(Partner, rows[0]) if rows else None
+    return _PARTNER(rows[0]) if rows else None
 
 
 async def get(session: AsyncSession, partner_id: int) -> Partner | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from esimhub.db import DriverQuery, detached
+from esimhub.db import Detached, DriverQuery
 from esimhub.models import Sim, SimPackage
 
 
@@ -68,8 +68,11 @@ _SIM_COLUMNS = [
     )
 ]
 _PACKAGE_COLUMNS = list(SimPackage.__table__.columns)
+_SIM = Detached(Sim, [column.key for column in _SIM_COLUMNS])
+_PACKAGE = Detached(SimPackage, [column.key for column in _PACKAGE_COLUMNS])
+_PACKAGE_ID = len(_SIM_COLUMNS) + _PACKAGE_COLUMNS.index(SimPackage.__table__.c.id)
 _SNAPSHOT = DriverQuery(
-    select(*_SIM_COLUMNS, *(c.label(f"p__{c.key}") for c in _PACKAGE_COLUMNS))
+    select(*_SIM_COLUMNS, *(c.label(f"p__{c.key}") for c in _PACKAGE_COLUMNS))  # rows by position
     .outerjoin(SimPackage, SimPackage.sim_id == Sim.id)
     .where(Sim.iccid == bindparam("iccid"), Sim.partner_id == bindparam("partner_id"))
     .order_by(SimPackage.id)
@@ -84,11 +87,7 @@ async def snapshot(
     rows = await _SNAPSHOT.rows(engine, iccid=iccid, partner_id=partner_id)
     if not rows:
         return None
-    first = rows[0]
-    sim = detached(Sim, {column.key: first[column.key] for column in _SIM_COLUMNS})
-    packages = [
-        detached(SimPackage, {c.key: row[f"p__{c.key}"] for c in _PACKAGE_COLUMNS})
-        for row in rows
-        if row["p__id"] is not None
-    ]
-    return sim, packages
+    split = len(_SIM_COLUMNS)
+    # an eSIM without packages comes back as one row of NULL package columns (an outer join)
+    packages = [_PACKAGE(row[split:]) for row in rows if row[_PACKAGE_ID] is not None]
+    return _SIM(rows[0][:split]), packages
