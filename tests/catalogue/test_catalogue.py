@@ -348,3 +348,25 @@ async def test_catalogue_images_resolve(partner_api: Partnered) -> None:
         assert image.status_code == 200
         assert image.headers["content-type"].startswith("image/svg+xml")
     assert (await partner_api.client.get("/img/operators/1.svg")).status_code == 404
+
+
+async def test_a_remembered_answer_is_never_another_partners_pricing_or_an_error(
+    partner_api: Partnered, app_client: httpx.AsyncClient, make_partner: PartnerFactory
+) -> None:
+    query = {"filter[country]": "JP"}
+    net = await partner_api.get("/v2/packages", params=query)
+    assert "net_price" in net.text
+    credentials = await make_partner(pricing_model="discount_pricing", discount_percentage=10)
+    headers = {"Authorization": f"Bearer {await get_token(app_client, credentials)}"}
+    for _ in range(2):  # the second answer is the remembered one
+        discount = await app_client.get(
+            "/v2/packages", params=query, headers={**headers, "If-None-Match": net.headers["etag"]}
+        )
+        assert discount.status_code == 200
+        assert "net_price" not in discount.text
+        assert discount.headers["etag"] != net.headers["etag"]
+    assert (await partner_api.get("/v2/packages", params=query)).content == net.content
+
+    for _ in range(2):  # an invalid request is checked every time, never remembered
+        bad = await partner_api.get("/v2/packages", params={"filter[planet]": "mars"})
+        assert bad.status_code == 422

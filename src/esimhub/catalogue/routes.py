@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Hashable
 from typing import Annotated, Any
 
 import pycountry
@@ -76,11 +77,15 @@ async def list_packages(
     page: str | None = None,
 ) -> Response:
     """The package catalogue, grouped by country or region (Laravel pagination over entries)."""
+    known = await known_packages(request, partner)
+    if known is not None:
+        return known
     return await packages(request, partner, filter_type, filter_country, include, limit, page)
 
 
 PACKAGES_ROUTE = router.routes[-1]  # the route just declared
 PACKAGES_PATHS = frozenset({"/v1/packages", "/v2/packages"})
+PACKAGES_QUERY = ("filter[type]", "filter[country]", "include", "limit", "page")
 
 
 async def answer_packages_at_edge(scope: Scope, receive: Receive, send: Send) -> bool:
@@ -94,23 +99,46 @@ async def answer_packages_at_edge(scope: Scope, receive: Receive, send: Send) ->
     try:
         partner = await current_partner(request)
         await count_request(request, "packages", bearer_token)
-        query = request.query_params
-        response = await packages(
-            request,
-            partner,
-            query.get("filter[type]"),
-            query.get("filter[country]"),
-            query.get("include"),
-            query.get("limit"),
-            query.get("page"),
-        )
-    except Exception as exc:
-        known = response_for(exc)
+        known = await known_packages(request, partner)
         if known is None:
-            raise
+            query = request.query_params
+            known = await packages(request, partner, *(query.get(n) for n in PACKAGES_QUERY))
         response = known
+    except Exception as exc:
+        failed = response_for(exc)
+        if failed is None:
+            raise
+        response = failed
     await response(scope, receive, send)
     return True
+
+
+def _request_seen(request: Request, partner: PartnerPrincipal, base: str) -> Hashable:
+    """Everything a catalogue answer depends on, as the request states it: the partner's
+    pricing, the URL it came in on and its language."""
+    discount = partner.discount_percentage if partner.uses_discount_pricing else None
+    scope = request.scope
+    language = request.headers.get("accept-language")
+    return (discount, base, scope["path"], scope["query_string"], language)
+
+
+async def known_packages(request: Request, partner: PartnerPrincipal) -> Response | None:
+    """The answer to a request answered before from the current snapshot, found by the request
+    alone (no parsing, no rendering): a 304 when the client holds it, else its kept bytes;
+    ``None`` when it was not answered before (or its bytes are no longer kept). Only valid
+    requests are remembered (``packages``)."""
+    snapshot: Snapshot = await request.app.state.runtime.catalogue.current()
+    etag = snapshot.etag(_request_seen(request, partner, await get_base_url(request)))
+    if etag is None:
+        return None
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    kept = snapshot.body(etag)
+    return None if kept is None else _catalogue_answer(kept, etag)
+
+
+def _catalogue_answer(body: bytes, etag: str) -> Response:
+    return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
 async def packages(
@@ -122,24 +150,13 @@ async def packages(
     limit: str | None,
     page: str | None,
 ) -> Response:
-    """The catalogue answer for these query parameters: its pre-built bytes, or a 304 when the
-    client holds them (everything the bytes depend on is known before any rendering)."""
+    """The catalogue answer for these query parameters (validated, then rendered or taken from
+    the bytes kept), or a 304 when the client holds it: everything the bytes depend on is known
+    before any rendering. The request is remembered for ``known_packages``."""
     runtime = request.app.state.runtime
     snapshot: Snapshot = await runtime.catalogue.current()
     base = await get_base_url(request)
-    # A request answered before (same pricing, URL and language) has its ETag known: a client
-    # revalidating costs a lookup. Only valid requests are remembered.
-    discount = partner.discount_percentage if partner.uses_discount_pricing else None
-    scope, language_header = request.scope, request.headers.get("accept-language")
-    seen = (discount, base, scope["path"], scope["query_string"], language_header)
-    etag = snapshot.etag(seen)
-    if etag is not None:
-        if _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers={"ETag": etag})
-        kept = snapshot.body(etag)
-        if kept is not None:
-            return Response(kept, media_type="application/json", headers={"ETag": etag})
-
+    seen = _request_seen(request, partner, base)
     errors = _filter_errors(request, filter_type, filter_country)
     try:
         page_request = pagination.parse_page_request(limit, page)
@@ -148,11 +165,11 @@ async def packages(
     if errors:
         raise ValidationFailed(errors)
 
-    language = negotiate_language(language_header)
+    language = negotiate_language(request.headers.get("accept-language"))
     variant = Variant(
         language=language,
         include_topup="topup" in (include or "").split(","),
-        discount_percentage=discount,
+        discount_percentage=partner.discount_percentage if partner.uses_discount_pricing else None,
         base_url=base,
     )
     path = f"{base}{request.scope['path']}"
@@ -191,7 +208,7 @@ async def packages(
             ]
         )
         snapshot.keep_body(etag, body)
-    return Response(body, media_type="application/json", headers={"ETag": etag})
+    return _catalogue_answer(body, etag)
 
 
 @router.get(
