@@ -6,6 +6,7 @@ such as unknown routes or malformed requests) to a response in one place.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -47,6 +48,12 @@ class EsimhubError(Exception):
 
     def headers(self) -> dict[str, str] | None:
         return None
+
+    def content(self) -> bytes:
+        """The body as sent: compact JSON, as Starlette's ``JSONResponse`` renders it."""
+        return json.dumps(
+            self.body(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 class ValidationFailed(EsimhubError):
@@ -121,6 +128,9 @@ class IpNotAllowed(BusinessError):
         )
 
 
+TOO_MANY_ATTEMPTS = b'{"message":"Too Many Attempts."}'
+
+
 class TooManyAttempts(EsimhubError):
     status_code = 429
 
@@ -132,6 +142,9 @@ class TooManyAttempts(EsimhubError):
 
     def body(self) -> Any:
         return {"message": "Too Many Attempts."}
+
+    def content(self) -> bytes:
+        return TOO_MANY_ATTEMPTS  # the hottest error body, rendered once
 
     def headers(self) -> dict[str, str]:
         return {
@@ -170,8 +183,13 @@ def refused_text(exc: DBAPIError) -> bool:
     return sqlstate(exc) in {"22021", "22P05"}
 
 
-def render(error: EsimhubError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+def render(error: EsimhubError) -> Response:
+    return Response(
+        error.content(),
+        status_code=error.status_code,
+        headers=error.headers(),
+        media_type="application/json",
+    )
 
 
 def _field_key(loc: tuple[int | str, ...]) -> str:
