@@ -241,7 +241,9 @@ class Edge:
     the stored one before the request reads it, ``X-RateLimit-*`` headers on limited routes, the
     request metrics and the request's log line; and the body cap: a body over
     ``ESIMHUB_MAX_BODY_BYTES`` (``ESIMHUB_ADMIN_MAX_BODY_BYTES`` on /admin) answers 413 before
-    authentication, unread when its length is declared, and cut off as it arrives when not."""
+    authentication, unread when its length is declared, and cut off as it arrives when not.
+    The hottest paths (``EDGE_ANSWERS``: usage polls, the catalogue, tokens) are answered here by
+    their areas, without the router; every other request goes on to the app."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
