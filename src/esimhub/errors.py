@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 log = logging.getLogger("esimhub")
 
@@ -263,6 +264,24 @@ def response_for(exc: Exception) -> Response | None:
         log.error("database error", exc_info=exc)
         return render(EsimhubError())
     return None
+
+
+async def send_answer(
+    scope: Scope, receive: Receive, send: Send, answer: Awaitable[Response | None]
+) -> bool:
+    """For a request answered outside the router (the Edge's hot paths): send the response
+    ``answer`` gives, or the one for the error it raises, as the exception handlers would;
+    ``False`` when it gives none (the app must answer)."""
+    try:
+        response = await answer
+    except Exception as exc:
+        response = response_for(exc)
+        if response is None:
+            raise
+    if response is None:
+        return False
+    await response(scope, receive, send)
+    return True
 
 
 def install_error_handlers(app: FastAPI) -> None:

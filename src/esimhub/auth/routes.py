@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from esimhub.auth import schemas, service
-from esimhub.errors import response_for
+from esimhub.errors import send_answer
 from esimhub.kit.forms import read_body
 from esimhub.limits import ENDPOINT_RULES, client_ip, enforce
 
@@ -47,16 +47,7 @@ async def answer_token_at_edge(scope: Scope, receive: Receive, send: Send) -> bo
     if scope["method"] != "POST" or scope["path"] not in TOKEN_PATHS:
         return False
     scope["route"] = TOKEN_ROUTE  # for the metrics' route label
-    response: Response
-    try:
-        response = await access_token(Request(scope, receive))
-    except Exception as exc:
-        known = response_for(exc)
-        if known is None:
-            raise
-        response = known
-    await response(scope, receive, send)
-    return True
+    return await send_answer(scope, receive, send, access_token(Request(scope, receive)))
 
 
 async def access_token(request: Request) -> JSONResponse:

@@ -21,7 +21,7 @@ from esimhub.catalogue.devices import DEVICES, DEVICES_LITE
 from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, get_base_url
-from esimhub.errors import ValidationFailed, response_for
+from esimhub.errors import ValidationFailed, send_answer
 from esimhub.kit import pagination
 from esimhub.limits import bearer_token, count_request, endpoint_limit
 
@@ -96,21 +96,17 @@ async def answer_packages_at_edge(scope: Scope, receive: Receive, send: Send) ->
         return False
     scope["route"] = PACKAGES_ROUTE  # for the metrics' route label
     request = Request(scope, receive)
-    try:
+
+    async def answer() -> Response:
         partner = await current_partner(request)
         await count_request(request, "packages", bearer_token)
         known = await known_packages(request, partner)
-        if known is None:
-            query = request.query_params
-            known = await packages(request, partner, *(query.get(n) for n in PACKAGES_QUERY))
-        response = known
-    except Exception as exc:
-        failed = response_for(exc)
-        if failed is None:
-            raise
-        response = failed
-    await response(scope, receive, send)
-    return True
+        if known is not None:
+            return known
+        query = request.query_params
+        return await packages(request, partner, *(query.get(n) for n in PACKAGES_QUERY))
+
+    return await send_answer(scope, receive, send, answer())
 
 
 def _request_seen(request: Request, partner: PartnerPrincipal, base: str) -> Hashable:

@@ -21,7 +21,7 @@ from esimhub.auth.directory import PartnerPrincipal
 from esimhub.auth.schemas import pricing
 from esimhub.db import SessionDep, transaction
 from esimhub.deps import ClockDep
-from esimhub.errors import response_for
+from esimhub.errors import send_answer
 from esimhub.limits import POLL_RULES, enforce
 from esimhub.usage import schemas, service
 
@@ -105,21 +105,17 @@ async def answer_usage_at_edge(scope: Scope, receive: Receive, send: Send) -> bo
     scope["route"] = USAGE_ROUTE  # for the metrics' route label
     scope["path_params"] = {"sim_iccid": found[2]}
     request = Request(scope, receive)
-    try:
+
+    async def answer() -> Response | None:
         partner = await current_partner(request)
         await count_poll(request, partner, "usage")
         body = await settled_usage(request, partner, found[2])
-    except Exception as exc:
-        response = response_for(exc)
-        if response is None:
-            raise
-        await response(scope, receive, send)
-        return True
-    if body is None:
-        scope.setdefault("state", {})[POLL_COUNTED] = True
-        return False
-    await Response(body, media_type="application/json")(scope, receive, send)
-    return True
+        if body is None:
+            scope.setdefault("state", {})[POLL_COUNTED] = True
+            return None
+        return Response(body, media_type="application/json")
+
+    return await send_answer(scope, receive, send, answer())
 
 
 @router.get("/sims/{iccid}/packages", dependencies=[poll_limit("history")])
