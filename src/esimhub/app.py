@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +49,7 @@ from esimhub.topups.routes import router as topups_router
 from esimhub.usage.routes import answer_usage_at_edge
 from esimhub.usage.routes import router as usage_router
 from esimhub.vouchers.routes import router as vouchers_router
+from esimhub.web import docs
 from esimhub.web.images import router as images_router
 from esimhub.web.share import router as share_router
 from esimhub.worker import Worker
@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # tracing is esimhub's own (``tracing``, when OTEL_* asks for it); FastAPI's native
         # telemetry would otherwise look up the global providers on every request
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # served by ``web.docs``, without a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.redis = redis
@@ -189,7 +191,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_api_route("/healthz", readyz, include_in_schema=False)  # the name before /readyz
 
     app.add_api_route("/metrics", telemetry.metrics, include_in_schema=False)
-    app.openapi = lambda: described(app)  # type: ignore[method-assign]
+    docs.install(app)
     tracing.instrument(app=app, engine=runtime.engine)
     return app
 
@@ -204,34 +206,6 @@ class PartnerAPI(FastAPI):
         assert isinstance(stack, ServerErrorMiddleware)
         stack.app = Edge(stack.app, runtime=self.state.runtime)
         return stack
-
-
-SECURITY_SCHEMES = {
-    "partnerToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "The access_token of POST /v2/token.",
-    },
-    "adminToken": {"type": "http", "scheme": "bearer", "description": "ESIMHUB_ADMIN_TOKEN"},
-}
-
-
-def described(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with the bearer schemes declared on the operations that ask for
-    them, so a generated client and Swagger's "Authorize" send the token."""
-    if app.openapi_schema is None:
-        spec = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-        for path, operations in spec["paths"].items():
-            scheme = "adminToken" if path.startswith("/admin/") else "partnerToken"
-            if not path.endswith("/token"):
-                for operation in operations.values():
-                    operation["security"] = [{scheme: []}]
-        app.openapi_schema = spec
-    return app.openapi_schema
 
 
 class Edge:

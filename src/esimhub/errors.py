@@ -233,10 +233,14 @@ def allowed_methods(request: Request, headers: Mapping[str, str]) -> str:
     (``GET /orders`` and ``POST /orders`` are two routes), so the rest come from the OpenAPI
     paths whose template matches."""
     methods = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
-    for template, operations in request.app.openapi()["paths"].items():
-        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
-            methods |= {method.upper() for method in operations}
+    paths = request.app.openapi()["paths"]
+    if request.url.path in paths:  # a literal path wins over templates it also fits
+        methods = {method.upper() for method in paths[request.url.path]}
+    else:
+        for template, operations in paths.items():
+            pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+            if re.fullmatch(pattern, request.url.path):
+                methods |= {method.upper() for method in operations}
     return ", ".join(sorted(methods))
 
 

@@ -11,6 +11,7 @@ import pytest
 from esimhub.cli.common import transaction
 from esimhub.config import Settings
 from esimhub.kit.clock import FrozenClock
+from esimhub.refunds import schemas as refund_schemas
 from esimhub.refunds import service
 from tests.fixtures.clients import Partnered, get_token
 from tests.fixtures.factories import PartnerFactory
@@ -169,7 +170,7 @@ async def test_refund_errors(partner_api: Partnered) -> None:
             {
                 "data": {
                     "reason": "The selected reason is invalid. It must be one of the following: "
-                    + ", ".join(service.REFUND_REASONS)
+                    + ", ".join(refund_schemas.REFUND_REASONS)
                 },
                 "meta": {"message": INVALID},
             },

@@ -8,29 +8,18 @@ from starlette.types import Receive, Scope, Send
 
 from esimhub.auth import schemas, service
 from esimhub.errors import send_answer
+from esimhub.kit import wire
 from esimhub.kit.forms import read_body
 from esimhub.limits import ENDPOINT_RULES, client_ip, enforce
 
 router = APIRouter(tags=["authentication"])
 
-_TOKEN_BODY = {
-    "required": True,
-    "content": {
-        media: {"schema": schemas.TokenRequest.model_json_schema()}
-        for media in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-            "application/json",
-        )
-    },
-}
-
 
 @router.post(
     "/token",
     response_model=schemas.TokenResponse,
-    openapi_extra={"requestBody": _TOKEN_BODY},
-    responses={401: {"description": "Client authentication failed"}, 422: {}},
+    openapi_extra=wire.request_body(schemas.TokenRequest),
+    responses={401: {"model": wire.MessageBody, "description": "Client authentication failed"}},
 )
 async def request_access_token(request: Request) -> JSONResponse:
     """Request an access token (client credentials grant)."""

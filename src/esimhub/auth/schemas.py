@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from esimhub.auth.directory import PartnerPrincipal
+from esimhub.kit import wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import wire_string
 from esimhub.kit.statuses import PricingModel
 from esimhub.models import Partner
-
-
-class Meta(BaseModel):
-    message: str
 
 
 class TokenData(BaseModel):
@@ -25,13 +22,15 @@ class TokenData(BaseModel):
 
 class TokenResponse(BaseModel):
     data: TokenData
-    meta: Meta
+    meta: wire.Meta
 
 
-class TokenRequest(BaseModel):
-    client_id: str
-    client_secret: str
-    grant_type: str = "client_credentials"
+class TokenRequest(wire.RequestBody):
+    client_id: wire.RequiredText
+    client_secret: wire.RequiredText
+    grant_type: Literal["client_credentials"] = Field(
+        default="client_credentials", description="Optional: taken as client_credentials"
+    )
 
 
 def partner_summary(partner: Partner, balance_cents: int) -> dict[str, Any]:

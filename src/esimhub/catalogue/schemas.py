@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from esimhub.kit import wire
+
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -121,31 +123,13 @@ class Pricing(_Wire):
     discount_percentage: int = 0
 
 
-class Links(BaseModel):
-    first: str
-    last: str
-    prev: str | None
-    next: str | None
-
-
-class PageMeta(BaseModel):
-    message: str
-    current_page: int
-    from_: int | None = Field(alias="from")
-    last_page: int
-    path: str
-    per_page: str
-    to: int | None
-    total: int
-
-
 class PackagesResponse(_Wire):
     """A ``GET /v2/packages`` page; also the format of ``esimhub catalogue import/export``."""
 
     pricing: Pricing = Field(default_factory=Pricing)
     data: list[DestinationOut]
-    links: Links | None = None
-    meta: PageMeta | None = None
+    links: wire.Links | None = None
+    meta: wire.PageMeta | None = None
 
 
 class Device(BaseModel):
@@ -181,13 +165,9 @@ class RatesData(BaseModel):
     rates: list[Rate]
 
 
-class Meta(BaseModel):
-    message: str
-
-
 class ExchangeRatesResponse(BaseModel):
     data: RatesData
-    meta: Meta
+    meta: wire.Meta
 
 
 class ProductInformationResponse(BaseModel):

@@ -13,11 +13,11 @@ from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
-from esimhub.esims import instructions, profiles
+from esimhub.esims import instructions, profiles, schemas
 from esimhub.esims import service as esims
 from esimhub.esims.repository import SimFilters
 from esimhub.esims.schemas import Renderer
-from esimhub.kit import pagination
+from esimhub.kit import pagination, wire
 from esimhub.kit.envelope import ok
 from esimhub.kit.forms import read_body
 
@@ -27,7 +27,7 @@ public_router = APIRouter(tags=["esims"])
 SIM_INCLUDES = frozenset({"order", "order.status", "order.user", "share"})
 
 
-@router.get("/sims")
+@router.get("/sims", **wire.answers(schemas.SimsPage))
 async def list_sims(
     request: Request,
     session: SessionDep,
@@ -62,7 +62,7 @@ async def list_sims(
     )
 
 
-@router.get("/sims/{sim_iccid}")
+@router.get("/sims/{sim_iccid}", **wire.answers(schemas.SimResponse))
 async def get_sim(
     sim_iccid: str,
     request: Request,
@@ -86,7 +86,7 @@ async def get_sim(
     return ok(data)
 
 
-@router.get("/sims/{iccid}/topups")
+@router.get("/sims/{iccid}/topups", **wire.answers(schemas.TopupPackagesResponse))
 async def sim_topups(
     iccid: str,
     session: SessionDep,
@@ -110,7 +110,7 @@ async def sim_topups(
     }
 
 
-@router.get("/sims/{sim_iccid}/instructions")
+@router.get("/sims/{sim_iccid}/instructions", **wire.answers(schemas.InstructionsResponse))
 async def sim_instructions(
     sim_iccid: str,
     request: Request,
@@ -132,7 +132,11 @@ async def sim_instructions(
     return ok({"instructions": data})
 
 
-@router.put("/sims/{sim_iccid}/brand")
+@router.put(
+    "/sims/{sim_iccid}/brand",
+    openapi_extra=wire.request_body(schemas.BrandBody),
+    **wire.answers(schemas.BrandResponse),
+)
 async def change_brand(
     sim_iccid: str, request: Request, session: SessionDep, partner: CurrentPartner
 ) -> dict[str, Any]:

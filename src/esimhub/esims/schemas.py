@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.auth.schemas import user_dict
 from esimhub.catalogue.render import price_table
 from esimhub.config import Settings
 from esimhub.esims import profiles
-from esimhub.kit import qr
+from esimhub.kit import qr, wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import discount_cents, wire_number, wire_string
 from esimhub.kit.statuses import OrderStatus, PricingModel
@@ -206,3 +208,78 @@ class Renderer:
 def _order_includes(sim_includes: frozenset[str]) -> frozenset[str]:
     """``order.status`` / ``order.user`` on an eSIM mean ``status`` / ``user`` on its order."""
     return frozenset(i.split(".", 1)[1] for i in sim_includes if i.startswith("order."))
+
+
+# -- what /openapi.json says of these bodies --------------------------------------------------
+
+
+class ListedSim(wire.Wire):
+    """An eSIM in ``GET /sims`` and ``GET /sims/{iccid}``; its order is ``simable``."""
+
+    id: int
+    created_at: str
+    iccid: str
+    lpa: str
+    matching_id: str
+    qrcode: str
+    qrcode_url: str
+    direct_apple_installation_url: str | None = None
+    apn_type: str
+    apn_value: str | None
+    is_roaming: bool
+    confirmation_code: str | None
+    brand_settings_name: str | None = None
+    recycled: bool
+    recycled_at: str | None
+    msisdn: str | None = None
+    apn: dict[str, Any] | None = None
+    simable: dict[str, Any] | None = None
+
+
+class SimsPage(wire.Page[ListedSim]):
+    pass
+
+
+class SimResponse(wire.Envelope[ListedSim]):
+    pass
+
+
+class TopupPackage(wire.Wire):
+    id: str
+    type: str
+    price: float
+    net_price: float | None = None
+    amount: int
+    day: int
+    is_unlimited: bool
+    title: str
+    data: str
+
+
+class TopupPackagesResponse(wire.Wire):
+    """``{"data": []}`` when the eSIM takes no top-up; with ``pricing`` otherwise."""
+
+    pricing: dict[str, Any] | None = None
+    data: list[TopupPackage]
+
+
+class InstructionsData(wire.Wire):
+    instructions: dict[str, Any]
+
+
+class InstructionsResponse(wire.Wire):
+    data: InstructionsData
+
+
+class BrandBody(wire.RequestBody):
+    """``null`` (or empty) takes the brand off."""
+
+    brand_settings_name: Annotated[str, Field(max_length=100, pattern=wire.NO_NUL)] | None
+
+
+class Branded(wire.Wire):
+    brand_settings_name: str | None
+
+
+class BrandResponse(wire.Envelope[Branded]):
+    pass

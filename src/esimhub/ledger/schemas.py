@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
+from esimhub.kit import wire
 from esimhub.kit.money import wire_number
 
 
@@ -14,3 +17,21 @@ def balance(cents: int) -> dict[str, Any]:
             "availableBalance": {"amount": wire_number(cents), "currency": "USD"},
         }
     }
+
+
+class Amount(wire.Wire):
+    amount: float
+    currency: str = Field(examples=["USD"])
+
+
+class Balances(wire.Wire):
+    name: str
+    available_balance: Amount = Field(alias="availableBalance")
+
+
+class BalanceData(wire.Wire):
+    balances: Balances
+
+
+class BalanceResponse(wire.Envelope[BalanceData]):
+    pass

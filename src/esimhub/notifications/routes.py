@@ -11,6 +11,7 @@ from esimhub.auth.dependencies import CurrentPartner
 from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
+from esimhub.kit import wire
 from esimhub.kit.envelope import ok
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
@@ -22,10 +23,14 @@ router = APIRouter(tags=["notifications"])
 
 def _allowed_types(request: Request) -> tuple[str, ...]:
     v1 = request.url.path.startswith("/v1/")
-    return service.V1_NOTIFICATION_TYPES if v1 else service.NOTIFICATION_TYPES
+    return schemas.V1_NOTIFICATION_TYPES if v1 else schemas.NOTIFICATION_TYPES
 
 
-@router.post("/notifications/opt-in")
+@router.post(
+    "/notifications/opt-in",
+    openapi_extra=wire.request_body(schemas.OptInBody),
+    **wire.answers(schemas.SubscriptionResponse),
+)
 async def opt_in(
     request: Request,
     session: SessionDep,
@@ -75,20 +80,31 @@ async def opt_in(
     return ok({"notification": schemas.describe(found)})
 
 
-@router.get("/notifications/opt-in")
+@router.get(
+    "/notifications/opt-in",
+    **wire.answers(
+        schemas.SubscriptionResponse,
+        responses={404: {"model": wire.MessageBody, "description": "Not subscribed"}},
+    ),
+)
 async def get_opt_in(
     request: Request, session: SessionDep, partner: CurrentPartner, type: str | None = None
 ) -> dict[str, Any]:
     """Your subscription of ``type`` (or your newest one); 404 when there is none."""
-    if type is not None and type not in _allowed_types(request):
+    if type and type not in _allowed_types(request):
         raise ValidationFailed({"type": "The selected type is invalid."})
-    found = await service.subscription(session, partner.id, type)
+    found = await service.subscription(session, partner.id, type or None)
     if found is None:
         raise NotFound()
     return ok({"notification": schemas.describe(found)})
 
 
-@router.post("/notifications/opt-out", status_code=204)
+@router.post(
+    "/notifications/opt-out",
+    status_code=204,
+    openapi_extra=wire.request_body(schemas.OptOutBody),
+    responses={204: {"description": "Unsubscribed (also when not subscribed)"}},
+)
 async def opt_out(request: Request, session: SessionDep, partner: CurrentPartner) -> Response:
     """Unsubscribe from a notification type (204, also when not subscribed)."""
     fields = Fields(await read_body(request))

@@ -3,10 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import ConfigDict, Field, JsonValue
+
+from esimhub.kit import wire
 from esimhub.models import NotificationSubscription, OutboxEvent, WebhookDelivery
 from esimhub.notifications.payloads import CREDIT_LEVELS
+
+NOTIFICATION_TYPES = (
+    "async_orders",
+    "webhook_low_data",
+    "email_low_data",
+    "webhook_credit_limit",
+    "email_credit_limit",
+)
+V1_NOTIFICATION_TYPES = NOTIFICATION_TYPES[1:]  # v1 knew low data and credit limit only
+_EMAIL_TYPES: list[JsonValue] = [kind for kind in NOTIFICATION_TYPES if kind.startswith("email_")]
+
+
+class OptInBody(wire.RequestBody):
+    """An email type needs ``email``; the others a ``webhook_url`` that answers ``HEAD`` 200."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "if": {"properties": {"type": {"enum": _EMAIL_TYPES}}},
+            "then": {"required": ["email"]},
+            "else": {"required": ["webhook_url"]},
+        },
+    )
+
+    type: str = Field(json_schema_extra={"enum": list(NOTIFICATION_TYPES)})
+    email: str | None = Field(default=None, json_schema_extra={"format": "email"})
+    webhook_url: wire.WebhookUrl | None = None
+    language: Annotated[str, Field(max_length=16, pattern=wire.NO_NUL)] | None = None
+    levels: list[int] | None = Field(
+        default=None, json_schema_extra={"items": {"enum": list(CREDIT_LEVELS)}}
+    )
+
+
+class OptOutBody(wire.RequestBody):
+    type: str = Field(json_schema_extra={"enum": list(NOTIFICATION_TYPES)})
+
+
+class Subscription(wire.Wire):
+    type: str
+    contact_point: str
+    language: str | None = None
+    levels: list[int] | None = None
+
+
+class SubscriptionData(wire.Wire):
+    notification: Subscription
+
+
+class SubscriptionResponse(wire.Envelope[SubscriptionData]):
+    pass
 
 
 def describe(found: NotificationSubscription) -> dict[str, Any]:

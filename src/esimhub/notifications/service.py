@@ -25,14 +25,6 @@ from esimhub.models import MailMessage, NotificationSubscription, OutboxEvent, W
 from esimhub.notifications import mail, payloads, repository, signing, targets
 from esimhub.notifications.payloads import ASYNC_ORDER, CREDIT_LEVELS, CREDIT_LIMIT, LOW_DATA
 
-NOTIFICATION_TYPES = (
-    "async_orders",
-    "webhook_low_data",
-    "email_low_data",
-    "webhook_credit_limit",
-    "email_credit_limit",
-)
-V1_NOTIFICATION_TYPES = NOTIFICATION_TYPES[1:]  # v1 knew low data and credit limit only
 WEBHOOK_TYPES = {
     LOW_DATA: "webhook_low_data",
     CREDIT_LIMIT: "webhook_credit_limit",

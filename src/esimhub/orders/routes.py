@@ -14,7 +14,7 @@ from esimhub.deps import BaseUrl, ClockDep, SessionmakerDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
 from esimhub.esims.schemas import Renderer
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
-from esimhub.kit import pagination
+from esimhub.kit import pagination, wire
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import INT64_MAX, integer_text
@@ -25,7 +25,11 @@ from esimhub.orders.repository import OrderFilters
 router = APIRouter(tags=["orders"])
 
 
-@router.post("/orders", openapi_extra=HEADER_PARAMETER)
+@router.post(
+    "/orders",
+    openapi_extra={**HEADER_PARAMETER, **wire.request_body(schemas.OrderBody)},
+    **wire.answers(schemas.PlacedOrderResponse),
+)
 async def submit_order(
     request: Request,
     session: SessionDep,
@@ -66,7 +70,7 @@ async def submit_order(
 ORDER_INCLUDES = frozenset({"sims", "user", "status"})
 
 
-@router.get("/orders")
+@router.get("/orders", **wire.answers(schemas.OrdersPage))
 async def list_orders(
     request: Request,
     session: SessionDep,
@@ -122,7 +126,7 @@ async def list_orders(
     )
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", **wire.answers(schemas.OrderResponse))
 async def get_order(
     order_id: str,
     request: Request,

@@ -5,15 +5,113 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
 
 from esimhub.esims.schemas import Renderer
+from esimhub.kit import wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import wire_number
 from esimhub.kit.validation import Fields, is_email
 from esimhub.models import Brand, Order, Sim
 
 MAX_QUANTITY = 50
+MAX_COPY_ADDRESSES = 10
+
+
+class OrderBody(wire.RequestBody):
+    """``POST /orders`` (also the order part of ``/orders-async`` and ``/future-orders``)."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"dependentRequired": {"to_email": ["sharing_option"]}}
+    )
+
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    package_id: Annotated[str, Field(min_length=1, max_length=100, pattern=wire.NO_NUL)]
+    type: Literal["sim"] | None = None
+    description: wire.Text | None = None
+    brand_settings_name: Annotated[str, Field(max_length=100, pattern=wire.NO_NUL)] | None = None
+    to_email: str | None = Field(default=None, json_schema_extra={"format": "email"})
+    sharing_option: list[Literal["link", "pdf"]] | None = Field(
+        default=None, min_length=1, description="Sent as sharing_option[] in a form"
+    )
+    copy_address: list[Annotated[str, Field(json_schema_extra={"format": "email"})]] | None = Field(
+        default=None, max_length=MAX_COPY_ADDRESSES
+    )
+
+
+class OrderedSim(wire.Wire):
+    id: int
+    created_at: str
+    iccid: str
+    lpa: str
+    matching_id: str
+    qrcode: str
+    qrcode_url: str
+    direct_apple_installation_url: str | None = None
+    apn_type: str
+    apn_value: str | None
+    is_roaming: bool
+    confirmation_code: str | None
+
+
+class PlacedOrder(wire.Wire):
+    """The submit-order answer's ``data``: ``validity`` an integer, prices numbers."""
+
+    id: int
+    code: str
+    currency: str
+    package_id: str
+    quantity: int
+    type: Literal["sim", "topup"]
+    description: str | None
+    esim_type: str
+    validity: int
+    package: str
+    data: str
+    price: float
+    net_price: float | None = None
+    pricing_model: str
+    created_at: str
+    manual_installation: str
+    qrcode_installation: str
+    installation_guides: dict[str, str]
+    text: int | None
+    voice: int | None
+    brand_settings_name: str | None = None
+    sims: list[OrderedSim] | None = None
+
+
+class PlacedOrderResponse(wire.Envelope[PlacedOrder]):
+    pass
+
+
+class ListedOrder(wire.Wire):
+    """An order in ``GET /orders``: ``validity`` and ``price`` strings, as Airalo lists them."""
+
+    id: int
+    created_at: str
+    code: str
+    description: str | None
+    type: Literal["sim", "topup"]
+    package_id: str
+    quantity: int
+    package: str
+    esim_type: str
+    validity: str
+    price: str
+    data: str
+    currency: str
+    sims: list[OrderedSim] | None = None
+
+
+class OrdersPage(wire.Page[ListedOrder]):
+    pass
+
+
+class OrderResponse(wire.Envelope[ListedOrder]):
+    pass
 
 
 @dataclass(frozen=True)
@@ -88,7 +186,7 @@ def parse_order(
         fields.fail(
             "sharing_option", "The sharing option field is required when to email is present."
         )
-    copies = fields.string_list("copy_address", max_items=10) or []
+    copies = fields.string_list("copy_address", max_items=MAX_COPY_ADDRESSES) or []
     for index, address in enumerate(copies):
         if not is_email(address):
             fields.fail(

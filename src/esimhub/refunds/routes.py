@@ -11,19 +11,20 @@ from esimhub.auth.dependencies import CurrentPartner
 from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, SettingsDep
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
+from esimhub.kit import wire
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
 from esimhub.limits import client_ip, endpoint_limit
-from esimhub.refunds import service
+from esimhub.refunds import schemas, service
 
 router = APIRouter(tags=["orders"])
 
 
 @router.post(
     "/refund",
-    status_code=202,
-    openapi_extra=HEADER_PARAMETER,
+    openapi_extra={**HEADER_PARAMETER, **wire.request_body(schemas.RefundBody)},
+    **wire.answers(schemas.RefundResponse, 202, status_code=202),
     dependencies=[endpoint_limit("refund", client_ip)],
 )
 async def request_refund(
@@ -42,11 +43,11 @@ async def request_refund(
     if len(iccids) > 5:
         raise service.RefundRefused("The iccids may not have more than 5 items.")
     reason = fields.string("reason", required=True)
-    if reason is not None and reason not in service.REFUND_REASONS:
+    if reason is not None and reason not in schemas.REFUND_REASONS:
         fields.fail(
             "reason",
             "The selected reason is invalid. It must be one of the following: "
-            + ", ".join(service.REFUND_REASONS),
+            + ", ".join(schemas.REFUND_REASONS),
         )
     notes = fields.string("notes", max_length=255)
     if reason == "OTHERS" and not notes:

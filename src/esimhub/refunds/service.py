@@ -17,32 +17,6 @@ from esimhub.ledger import service as ledger
 from esimhub.models import Refund, Sim
 from esimhub.refunds import repository
 
-REFUND_REASONS = (
-    "INSTALLATION_FAILURE",
-    "NO_COVERAGE",
-    "APN_FAILURE",
-    "TRIP_CANCELLATION",
-    "INTERMITTENT_CONNECTION",
-    "BLOCKED_NETWORK",
-    "CHANGE_OF_PLAN",
-    "DELETED_ESIM",
-    "EARLY_EXPIRY",
-    "HOTSPOT_NOT_WORKING",
-    "IMSI_CHANGE",
-    "INCOMPATIBLE_DEVICE",
-    "LOCKED_DEVICE",
-    "NO_VOICE_TEXT_SERVICES",
-    "OVERCHARGED",
-    "SLOW_SPEED",
-    "TOP_UP_PACKAGE_FAILURE",
-    "UNKNOWN_CHARGES",
-    "WRONG_PURCHASE",
-    "UNABLE_TO_ACCESS_APPS",
-    "SERVICE_DEGRADATION",
-    "QR_ISSUE_PARTNERS",
-    "OTHERS",
-)
-
 
 class RefundRefused(MessageError):
     """Refund errors answer with the message in ``meta`` and empty ``data`` (reference §3.29)."""

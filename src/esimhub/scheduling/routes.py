@@ -13,14 +13,14 @@ from esimhub.catalogue.dependencies import CatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
-from esimhub.kit import pagination
+from esimhub.kit import pagination, wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.statuses import ScheduledStatus
 from esimhub.kit.validation import Fields
 from esimhub.orders.schemas import parse_order
-from esimhub.scheduling import service
+from esimhub.scheduling import schemas, service
 from esimhub.scheduling.service import DUE_FORMAT
 
 router = APIRouter(tags=["orders"])
@@ -35,7 +35,11 @@ def _webhook_url(body: dict[str, Any]) -> str | None:
     return url
 
 
-@router.post("/orders-async", status_code=202)
+@router.post(
+    "/orders-async",
+    openapi_extra=wire.request_body(schemas.AsyncOrderBody),
+    **wire.answers(schemas.AcceptedOrderResponse, 202, status_code=202),
+)
 async def submit_order_async(
     request: Request,
     session: SessionDep,
@@ -72,7 +76,11 @@ def _future_view(row: Any) -> dict[str, str]:
     }
 
 
-@router.post("/future-orders")
+@router.post(
+    "/future-orders",
+    openapi_extra=wire.request_body(schemas.FutureOrderBody),
+    **wire.answers(schemas.ScheduledOrderResponse),
+)
 async def submit_future_order(
     request: Request,
     session: SessionDep,
@@ -114,7 +122,7 @@ def _due_filter(name: str, text: str | None) -> datetime | None:
     raise ValidationFailed({name: f"The {name.replace('_', ' ')} is not a valid date."})
 
 
-@router.get("/future-orders")
+@router.get("/future-orders", **wire.answers(schemas.FutureOrdersPage))
 async def list_future_orders(
     request: Request,
     session: SessionDep,
@@ -160,7 +168,11 @@ async def list_future_orders(
     )
 
 
-@router.post("/cancel-future-orders")
+@router.post(
+    "/cancel-future-orders",
+    openapi_extra=wire.request_body(schemas.CancelFutureOrdersBody),
+    **wire.answers(wire.MessageBody),
+)
 async def cancel_future_orders(
     request: Request,
     session: SessionDep,
@@ -172,7 +184,7 @@ async def cancel_future_orders(
 ) -> dict[str, Any]:
     """Cancel up to 10 future orders (all or none), until 24 hours before each is due."""
     fields = Fields(await read_body(request))
-    ids = fields.string_list("request_ids", max_items=service.MAX_CANCEL)
+    ids = fields.string_list("request_ids", max_items=schemas.MAX_CANCEL)
     if (
         not ids and "request_ids" not in fields.errors
     ):  # an empty list is missing, as Laravel has it

@@ -36,7 +36,6 @@ from esimhub.scheduling import repository
 
 REQUEST_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
 DUE_FORMAT = "%Y-%m-%d %H:%M"
-MAX_CANCEL = 10
 # Sandbox package ids that create future orders parked in a status (reference §3.10).
 SANDBOX_PARKED = {
     "test-create-pending-future-order-7days-1gb": ScheduledStatus.PENDING,

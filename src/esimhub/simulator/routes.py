@@ -8,17 +8,26 @@ from fastapi.responses import JSONResponse, Response
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, SessionmakerDep, SettingsDep
+from esimhub.kit import wire
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
 from esimhub.limits import client_ip, endpoint_limit
 from esimhub.notifications import payloads
 from esimhub.notifications import tasks as notifications
-from esimhub.simulator import service
+from esimhub.simulator import schemas, service
 
 router = APIRouter(tags=["notifications"])
 
 
-@router.post("/simulator/webhook", dependencies=[endpoint_limit("simulator", client_ip)])
+@router.post(
+    "/simulator/webhook",
+    dependencies=[endpoint_limit("simulator", client_ip)],
+    openapi_extra=wire.request_body(schemas.SimulatorBody),
+    **wire.answers(
+        schemas.Sent,
+        responses={400: {"model": schemas.NotSent, "description": "The target did not take it"}},
+    ),
+)
 async def simulate_webhook(
     request: Request,
     session: SessionDep,
@@ -36,8 +45,8 @@ async def simulate_webhook(
     kind = level = None
     if event == payloads.LOW_DATA:
         kind = fields.string("type", required=True, max_length=16)
-        if kind is not None and kind not in service.SIMULATED_LEVELS:
-            fields.fail("type", "Type must be one of: " + ", ".join(service.SIMULATED_LEVELS))
+        if kind is not None and kind not in schemas.SIMULATED_LEVELS:
+            fields.fail("type", "Type must be one of: " + ", ".join(schemas.SIMULATED_LEVELS))
     if event == payloads.CREDIT_LIMIT:
         level = fields.integer("level", required=True)
         if level is not None and level not in payloads.CREDIT_LEVELS:

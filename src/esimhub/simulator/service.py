@@ -19,8 +19,8 @@ from esimhub.ledger import service as ledger
 from esimhub.notifications import payloads
 from esimhub.notifications import service as notifications
 from esimhub.scheduling import service as scheduling
+from esimhub.simulator.schemas import SIMULATED_LEVELS
 
-SIMULATED_LEVELS = {"data_75": "75%", "data_90": "90%", "expire_1": "1days", "expire_3": "3days"}
 SIMULATED_REMAINING = {"data_75": 25, "data_90": 10, "expire_1": 40, "expire_3": 60}
 
 

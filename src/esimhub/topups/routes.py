@@ -13,16 +13,21 @@ from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.esims.schemas import Renderer
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
+from esimhub.kit import wire
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
-from esimhub.orders.schemas import placed_order
-from esimhub.topups import service
+from esimhub.orders.schemas import PlacedOrderResponse, placed_order
+from esimhub.topups import schemas, service
 
 router = APIRouter(tags=["orders"])
 
 
-@router.post("/orders/topups", openapi_extra=HEADER_PARAMETER)
+@router.post(
+    "/orders/topups",
+    openapi_extra={**HEADER_PARAMETER, **wire.request_body(schemas.TopupBody)},
+    **wire.answers(PlacedOrderResponse),
+)
 async def submit_topup(
     request: Request,
     session: SessionDep,

@@ -22,6 +22,7 @@ from esimhub.auth.schemas import pricing
 from esimhub.db import SessionDep, transaction
 from esimhub.deps import ClockDep
 from esimhub.errors import send_answer
+from esimhub.kit import wire
 from esimhub.limits import POLL_RULES, enforce
 from esimhub.usage import schemas, service
 
@@ -79,7 +80,11 @@ async def settled_usage(request: Request, partner: PartnerPrincipal, iccid: str)
     return body
 
 
-@router.get("/sims/{sim_iccid}/usage", dependencies=[poll_limit("usage")])
+@router.get(
+    "/sims/{sim_iccid}/usage",
+    dependencies=[poll_limit("usage")],
+    **wire.answers(schemas.UsageResponse),
+)
 async def sim_usage(
     sim_iccid: str, request: Request, partner: CurrentPartner, clock: ClockDep
 ) -> Response:
@@ -118,7 +123,11 @@ async def answer_usage_at_edge(scope: Scope, receive: Receive, send: Send) -> bo
     return await send_answer(scope, receive, send, answer())
 
 
-@router.get("/sims/{iccid}/packages", dependencies=[poll_limit("history")])
+@router.get(
+    "/sims/{iccid}/packages",
+    dependencies=[poll_limit("history")],
+    **wire.answers(schemas.PackageHistoryResponse),
+)
 async def sim_package_history(
     iccid: str, session: SessionDep, partner: CurrentPartner, clock: ClockDep
 ) -> dict[str, Any]:

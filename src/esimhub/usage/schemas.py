@@ -6,6 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
+from esimhub.kit import wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import wire_number
 from esimhub.models import SimPackage
@@ -76,3 +79,43 @@ def history_item(item: SimPackage, *, net: bool) -> dict[str, Any]:
             "short_info": item.short_info,
         },
     }
+
+
+# -- what /openapi.json says of these bodies --------------------------------------------------
+
+
+class Usage(wire.Wire):
+    """MB, minutes and SMS of the package the status describes (v1: no voice or text)."""
+
+    remaining: int
+    total: int
+    expired_at: str | None
+    is_unlimited: bool | None
+    status: str = Field(
+        json_schema_extra={
+            "enum": ["NOT_ACTIVE", "ACTIVE", "FINISHED", "EXPIRED", "UNKNOWN", "RECYCLED"]
+        }
+    )
+    remaining_voice: int | None = None
+    remaining_text: int | None = None
+    total_voice: int | None = None
+    total_text: int | None = None
+
+
+class UsageResponse(wire.Envelope[Usage]):
+    """``meta.message`` is ``api.succes`` (sic), as on Airalo."""
+
+
+class HistoryItem(wire.Wire):
+    id: int
+    status: str
+    remaining: int | None
+    activated_at: str | None
+    expired_at: str | None
+    finished_at: str | None
+    package: dict[str, Any]
+
+
+class PackageHistoryResponse(wire.Wire):
+    pricing: dict[str, Any]
+    data: list[HistoryItem]

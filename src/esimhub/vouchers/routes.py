@@ -13,11 +13,12 @@ from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
 from esimhub.idempotency.http import HEADER_PARAMETER, money_write
+from esimhub.kit import wire
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.envelope import SUCCESS
 from esimhub.kit.forms import read_body
 from esimhub.kit.validation import Fields
-from esimhub.vouchers import service
+from esimhub.vouchers import schemas, service
 
 router = APIRouter(tags=["orders"])
 
@@ -48,7 +49,11 @@ def parse_voucher_lines(body: dict[str, Any]) -> list[service.VoucherLine]:
     return lines
 
 
-@router.post("/voucher/esim", openapi_extra=HEADER_PARAMETER)
+@router.post(
+    "/voucher/esim",
+    openapi_extra={**HEADER_PARAMETER, **wire.request_body(schemas.EsimVoucherBody)},
+    **wire.answers(schemas.EsimVouchersResponse),
+)
 async def esim_vouchers(
     request: Request,
     session: SessionDep,
@@ -80,7 +85,11 @@ async def esim_vouchers(
     )
 
 
-@router.post("/voucher/airmoney", openapi_extra=HEADER_PARAMETER)
+@router.post(
+    "/voucher/airmoney",
+    openapi_extra={**HEADER_PARAMETER, **wire.request_body(schemas.AirmoneyVoucherBody)},
+    **wire.answers(schemas.AirmoneyVouchersResponse),
+)
 async def airmoney_vouchers(
     request: Request,
     session: SessionDep,
