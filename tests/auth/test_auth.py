@@ -130,6 +130,24 @@ async def test_token_field_validation(
     assert response.json() == {"data": errors, "meta": {"message": "the parameter is invalid"}}
 
 
+async def test_nul_in_credentials_is_422_in_every_encoding(
+    app_client: httpx.AsyncClient,
+) -> None:
+    """Found by the contract fuzzer: PostgreSQL cannot compare text holding U+0000, and the
+    lookup answered 500 there. Refused before the lookup, the same on every backend."""
+    fields = {"client_id": "abc\x00def", "client_secret": "x"}
+    answers = [
+        await app_client.post("/v2/token", json=fields),
+        await app_client.post("/v2/token", data=fields),
+        await app_client.post("/v2/token", files={k: (None, v) for k, v in fields.items()}),
+    ]
+    for response in answers:
+        assert response.status_code == 422
+        assert response.json()["data"] == {
+            "client_id": "The client id must not contain NUL characters."
+        }
+
+
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 async def test_malformed_json_body_is_422_not_500(
     app_client: httpx.AsyncClient, raw: bytes

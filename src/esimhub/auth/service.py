@@ -18,6 +18,7 @@ from esimhub.errors import (
     ValidationFailed,
 )
 from esimhub.kit.clock import Clock
+from esimhub.kit.validation import nul_message
 from esimhub.kit.statuses import PricingModel
 from esimhub.models import Partner
 
@@ -133,6 +134,9 @@ def _required(fields: dict[str, object], name: str, errors: dict[str, str]) -> s
         return ""
     if not isinstance(value, str):
         errors[name] = f"The {name.replace('_', ' ')} must be a string."
+        return ""
+    if "\x00" in value:  # PostgreSQL cannot compare text holding NUL: refused on every backend
+        errors[name] = nul_message(name)
         return ""
     return value
 

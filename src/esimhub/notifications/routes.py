@@ -50,16 +50,16 @@ async def opt_in(
     elif kind:
         contact = fields.webhook_url(required=True)
     language = fields.string("language", max_length=16)
-    if kind and kind.endswith("credit_limit"):
-        given = fields.string_list("levels")
-        if given is not None:
-            levels = []
-            for index, level in enumerate(given):
-                if str(level) not in {str(v) for v in CREDIT_LEVELS}:
-                    fields.fail(f"levels.{index}", f"The selected levels.{index} is invalid.")
-                else:
-                    levels.append(int(level))
-            levels = sorted(set(levels))
+    given = fields.string_list("levels")  # checked whatever the type, kept for credit limits
+    if given is not None:
+        chosen = []
+        for index, level in enumerate(given):
+            if str(level) not in {str(v) for v in CREDIT_LEVELS}:
+                fields.fail(f"levels.{index}", f"The selected levels.{index} is invalid.")
+            else:
+                chosen.append(int(level))
+        if kind and kind.endswith("credit_limit"):
+            levels = sorted(set(chosen))
     fields.check()
     assert kind is not None
     assert contact is not None
