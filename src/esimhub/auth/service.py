@@ -18,8 +18,8 @@ from esimhub.errors import (
     ValidationFailed,
 )
 from esimhub.kit.clock import Clock
-from esimhub.kit.validation import nul_message
 from esimhub.kit.statuses import PricingModel
+from esimhub.kit.validation import nul_message
 from esimhub.models import Partner
 
 MAX_ALLOWLIST_ENTRIES = 100  # Airalo's documented allowlist size
