@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # Absolute URL clients reach us on; used in pagination links, image, QR and share links.
     # Unset: derived from each request.
     public_base_url: str | None = None
+    # Who sells the packages, as product information brochures name them (Airalo shows its own
+    # brand and legal entity there; an operator shows theirs).
+    brand_name: str = "esimhub"
+    brand_logo_url: str = ""  # empty: the brand's card served by esimhub (/img/brand.svg)
+    legal_entity_name: str = ""  # empty: the brand name
+    legal_address: str = ""
+    terms_url: str = ""  # empty: {public base URL}/help/terms
     admin_token: SecretStr | None = None
     # Request bodies larger than this answer 413 before authentication, unread (1 MiB: a partner
     # request is a few hundred bytes); the admin API takes whole catalogues (64 MiB).

@@ -288,6 +288,23 @@ async def test_product_information(partner_api: Partnered) -> None:
     assert data["throttle_threshold_mb"] in {1024, 2048, 3072}
     assert "T-Mobile" in data["network_providers"]
     assert len(data["version_hash"]) == 64
+    # the fields the reference shows as strings are strings, the seller's from the settings
+    for field in (
+        "max_download_speed_mbit",
+        "max_upload_speed_mbit",
+        "terms_url",
+        "partner_brand_name",
+        "partner_logo_url",
+        "legal_entity_name",
+        "legal_address",
+    ):
+        assert isinstance(data[field], str), field
+    assert data["partner_brand_name"] == data["legal_entity_name"] == "esimhub"
+    assert float(data["max_download_speed_mbit"]) >= float(data["max_upload_speed_mbit"]) > 0
+    for linked in (data["terms_url"], data["partner_logo_url"]):
+        page = await partner_api.client.get(linked.removeprefix("http://esimhub.test"))
+        assert page.status_code == 200, linked
+    assert "esimhub" in (await partner_api.client.get("/help/terms")).text
     again = await partner_api.get("/v2/packages/change-in-3days-unlimited/product-information")
     assert again.json()["data"]["version_hash"] == data["version_hash"]
     missing = await partner_api.get("/v2/packages/non-existent-package/product-information")

@@ -218,10 +218,11 @@ async def packages(
     ],
 )
 async def product_information(
-    package_slug: str, partner: CurrentPartner, snapshot: CatalogueDep
+    package_slug: str, request: Request, partner: CurrentPartner, snapshot: CatalogueDep
 ) -> dict[str, Any]:
     """Product Information Brochure of one package."""
-    return service.product_information(snapshot, package_slug)
+    seller = service.Seller.of(request.app.state.runtime.settings, await get_base_url(request))
+    return service.product_information(snapshot, package_slug, seller)
 
 
 @router.get("/finance/exchange-rates", response_model=schemas.ExchangeRatesResponse)

@@ -20,6 +20,7 @@ from esimhub.catalogue.cache import Snapshot
 from esimhub.catalogue.rates import DEMO_RATES
 from esimhub.catalogue.render import Variant, render_entries
 from esimhub.catalogue.schemas import DestinationOut, PackagesResponse
+from esimhub.config import Settings
 from esimhub.errors import MessageError, ValidationFailed
 from esimhub.kit.clock import Clock
 from esimhub.kit.money import to_cents, wire_string
@@ -207,7 +208,46 @@ async def export_catalogue(
     }
 
 
-def product_information(snapshot: Snapshot, slug: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Seller:
+    """Who a brochure names as the seller (``ESIMHUB_BRAND_*``, ``ESIMHUB_LEGAL_*``)."""
+
+    brand_name: str
+    logo_url: str
+    legal_entity_name: str
+    legal_address: str
+    terms_url: str
+
+    @classmethod
+    def of(cls, settings: Settings, base_url: str) -> Seller:
+        return cls(
+            brand_name=settings.brand_name,
+            logo_url=settings.brand_logo_url or f"{base_url}/img/brand.svg",
+            legal_entity_name=settings.legal_entity_name or settings.brand_name,
+            legal_address=settings.legal_address,
+            terms_url=settings.terms_url or f"{base_url}/help/terms",
+        )
+
+
+# Peak speeds (Mbit/s, down and up) of a network technology, as brochures state them: the
+# fastest technology of the operator's networks gives the package's maximum.
+PEAK_SPEEDS_MBIT = {
+    "5G": ("20000", "10000"),
+    "LTE": ("150", "50"),
+    "4G": ("150", "50"),
+    "3G": ("42", "5.76"),
+    "2G": ("0.236", "0.118"),
+}
+
+
+def peak_speeds(technologies: list[str]) -> tuple[str, str]:
+    for technology in PEAK_SPEEDS_MBIT:  # fastest first
+        if technology in {t.upper() for t in technologies}:
+            return PEAK_SPEEDS_MBIT[technology]
+    return PEAK_SPEEDS_MBIT["3G"]  # an operator listing none: the slowest data network sold
+
+
+def product_information(snapshot: Snapshot, slug: str, seller: Seller) -> dict[str, Any]:
     """Product Information Brochure fields for one package (reference §3.3)."""
     if len(slug) > 100:
         raise ValidationFailed(
@@ -222,6 +262,7 @@ def product_information(snapshot: Snapshot, slug: str) -> dict[str, Any]:
     fair = package.fair_usage_policy
     throttle_mb = _throttle_threshold_mb(fair)
     eur = snapshot.rates.get("EUR", DEMO_RATES["EUR"])
+    download, upload = peak_speeds(technologies)
     body: dict[str, Any] = {
         "package_id": package.id,
         "product_name": package.title,
@@ -238,8 +279,8 @@ def product_information(snapshot: Snapshot, slug: str) -> dict[str, Any]:
         "voice_minutes": package.voice_minutes or 0,
         "sms_included": package.sms or 0,
         "retail_price_eur": wire_string(int(Decimal(package.price_cents) * eur)),
-        "max_download_speed_mbit": None,
-        "max_upload_speed_mbit": None,
+        "max_download_speed_mbit": download,
+        "max_upload_speed_mbit": upload,
         "throttled_download_speed_mbit": "1 Mbps" if fair else None,
         "throttled_upload_speed_mbit": "1 Mbps" if fair else None,
         "throttle_threshold_mb": throttle_mb,
@@ -250,11 +291,11 @@ def product_information(snapshot: Snapshot, slug: str) -> dict[str, Any]:
         "activation_policy": operator.activation_policy,
         "is_roaming": operator.is_roaming,
         "auto_renewal": "The package does not renew automatically",
-        "terms_url": None,
-        "partner_brand_name": None,
-        "partner_logo_url": None,
-        "legal_entity_name": None,
-        "legal_address": None,
+        "terms_url": seller.terms_url,
+        "partner_brand_name": seller.brand_name,
+        "partner_logo_url": seller.logo_url,
+        "legal_entity_name": seller.legal_entity_name,
+        "legal_address": seller.legal_address,
         "pib_version": 1,
         "pib_version_date": None,
     }

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.deps import SettingsDep
 from esimhub.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -28,6 +29,13 @@ def _card(width: int, height: int, start: str, end: str, title: str, subtitle: s
         f'<text x="{width // 14}" y="{height // 2 + height // 6}" font-family="sans-serif" '
         f'font-size="{height // 12}" fill="#fff" opacity=".85">{escape(subtitle)}</text></svg>'
     )
+
+
+@router.get("/img/brand.svg")
+async def brand_image(settings: SettingsDep) -> Response:
+    """The seller's logo in product brochures when ``ESIMHUB_BRAND_LOGO_URL`` is unset."""
+    svg = _card(400, 120, "#0f766e", "#14b8a6", settings.brand_name[:24], "eSIM")
+    return Response(svg, media_type="image/svg+xml", headers=_CACHE)
 
 
 @router.get("/img/operators/{operator_id}.svg")

@@ -188,6 +188,20 @@ async def branded_share_open(
     return await _open(request, session, settings, clock, share_id, brand_slug)
 
 
+@router.get("/help/terms")
+async def terms(request: Request, settings: SettingsDep) -> Response:
+    """The page product brochures' ``terms_url`` points to when ``ESIMHUB_TERMS_URL`` is unset."""
+    context = {
+        "brand": settings.brand_name,
+        "entity": settings.legal_entity_name or settings.brand_name,
+        "address": settings.legal_address,
+        "brand_name": settings.brand_name,
+        "logo_url": None,
+        "color": None,
+    }
+    return templates.TemplateResponse(request, "terms.html", context)
+
+
 @router.get("/help/installation")
 async def installation_guide(request: Request) -> Response:
     """The page ``installation_guides.en`` points to: generic steps for iOS and Android."""
