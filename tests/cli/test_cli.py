@@ -96,6 +96,45 @@ def test_catalogue_export_and_import(tmp_path: Path) -> None:
     assert "Cannot import" in failed.output
 
 
+def test_catalogue_overrides_reach_the_partners_orders(database_url: str) -> None:
+    created = json.loads(invoke("partner", "create", "Special Terms", "--balance", "50", "--json"))
+    client_id = created["client_id"]
+    console.width = 200
+    assert "no overrides" in invoke("catalogue", "overrides", client_id)
+    shown = invoke("catalogue", "override", client_id, "merhaba-7days-1gb", "--net-price", "1.10")
+    assert "merhaba-7days-1gb" in shown
+    assert "1.1" in shown
+    invoke("catalogue", "override", client_id, "kallur-digital-7days-1gb", "--hide")
+    listing = invoke("catalogue", "overrides", client_id)
+    assert "merhaba-7days-1gb" in listing
+    assert "kallur-digital-7days-1gb" in listing
+
+    order = _post(database_url, created, {"package_id": "merhaba-7days-1gb", "quantity": 1})
+    assert order["data"]["net_price"] == 1.1
+    hidden = _post(database_url, created, {"package_id": "kallur-digital-7days-1gb", "quantity": 1})
+    assert hidden["code"] == 34  # hidden from this partner: answered as an unknown package
+    listed = _get(database_url, created, "/v2/packages/overrides")
+    assert [item["package_id"] for item in listed["data"]] == [
+        "kallur-digital-7days-1gb",
+        "merhaba-7days-1gb",
+    ]
+
+    invoke("catalogue", "clear-override", client_id, "kallur-digital-7days-1gb")
+    again = _post(database_url, created, {"package_id": "kallur-digital-7days-1gb", "quantity": 1})
+    assert again["data"]["package_id"] == "kallur-digital-7days-1gb"
+
+    for args, code, message in [
+        (["override", client_id, "merhaba-7days-1gb"], 1, "Give a price"),
+        (["override", client_id, "no-such-package", "--price", "3"], 1, "invalid"),
+        (["override", "nobody", "merhaba-7days-1gb", "--price", "3"], 1, "No partner"),
+        (["override", client_id, "merhaba-7days-1gb", "--price", "1.234"], 2, "1.234"),
+        (["clear-override", client_id, "kallur-digital-7days-1gb"], 1, "no override"),
+    ]:
+        result = runner.invoke(app, ["catalogue", *args])
+        assert result.exit_code == code, (args, result.output)
+        assert message in result.output, (args, result.output)
+
+
 def _post(
     database_url: str, created: dict[str, str], body: dict[str, Any], path: str = "/v2/orders"
 ) -> Any:
@@ -116,6 +155,19 @@ def _post(
         return response.json()
 
     return asyncio.run(place())
+
+
+def _get(database_url: str, created: dict[str, str], path: str) -> Any:
+    """GET from the partner API (in-process) as a partner the CLI created."""
+
+    async def fetch() -> Any:
+        async with app_client(make_settings(database_url), Clock()) as client:
+            form = {key: created[key] for key in ("client_id", "client_secret")}
+            token = await client.post("/v2/token", data=form)
+            headers = {"Authorization": f"Bearer {token.json()['data']['access_token']}"}
+            return (await client.get(path, headers=headers)).json()
+
+    return asyncio.run(fetch())
 
 
 def test_balance_credit_limit_and_show(database_url: str) -> None:

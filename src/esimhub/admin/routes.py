@@ -143,6 +143,68 @@ async def export_catalogue(
     return await catalogue.export_catalogue(session, clock=clock, base_url=base)
 
 
+class OverrideIn(BaseModel):
+    price: str | None = None
+    net_price: str | None = None
+    hidden: bool = False
+
+
+async def _partner_id(session: SessionDep, client_id: str) -> int:
+    try:
+        return (await auth.require_partner(session, client_id)).id
+    except auth.PartnerNotFound:
+        raise NotFound() from None
+
+
+@router.get("/partners/{client_id}/package-overrides")
+async def list_overrides(client_id: str, _: AdminAccess, session: SessionDep) -> dict[str, Any]:
+    """The partner's own terms for packages, by package id."""
+    partner_id = await _partner_id(session, client_id)
+    found = await catalogue.overrides(session, partner_id)
+    return {"data": [catalogue.override_item(o) for o in found]}
+
+
+@router.put("/partners/{client_id}/package-overrides/{package_id}")
+async def set_override(
+    client_id: str,
+    package_id: str,
+    body: OverrideIn,
+    _: AdminAccess,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Give the partner its own price and/or net price for a package, or hide it from it."""
+    partner_id = await _partner_id(session, client_id)
+    terms = catalogue.OverrideTerms(
+        price_cents=None if body.price is None else _cents(body.price, "price"),
+        net_price_cents=None if body.net_price is None else _cents(body.net_price, "net_price"),
+        hidden=body.hidden,
+    )
+    try:
+        override = await catalogue.set_override(
+            session, clock=runtime.clock, partner_id=partner_id, package_id=package_id, terms=terms
+        )
+    except catalogue.OverrideRefused as exc:
+        raise ValidationFailed({exc.field: str(exc)}) from None
+    runtime.catalogue.invalidate()
+    return {"data": catalogue.override_item(override)}
+
+
+@router.delete("/partners/{client_id}/package-overrides/{package_id}")
+async def clear_override(
+    client_id: str, package_id: str, _: AdminAccess, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Give the partner the catalogue's terms for a package again."""
+    partner_id = await _partner_id(session, client_id)
+    cleared = await catalogue.clear_override(
+        session, clock=runtime.clock, partner_id=partner_id, package_id=package_id
+    )
+    if not cleared:
+        raise NotFound()
+    runtime.catalogue.invalidate()
+    return {"data": {"package_id": package_id, "cleared": True}}
+
+
 # -- usage feed, network, clock ---------------------------------------------------------------
 
 MAX_USAGE_RECORDS = 1000

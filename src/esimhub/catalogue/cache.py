@@ -7,12 +7,14 @@ every ``catalogue_check_seconds``, whether the catalogue version moved (another 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from esimhub import db
@@ -20,7 +22,7 @@ from esimhub.catalogue import repository
 from esimhub.catalogue.rates import DEMO_RATES
 from esimhub.catalogue.render import RenderedEntry, Variant, render_entries
 from esimhub.kit.clock import Clock
-from esimhub.models import Operator, Package
+from esimhub.models import Operator, Package, PackageOverride
 
 # Built answers of GET /packages kept per snapshot (the full catalogue is megabytes a variant).
 BODY_BYTES = 64 * 1024 * 1024
@@ -56,14 +58,44 @@ class CatalogueView:
         ]
 
 
+_PACKAGE_COLUMNS = tuple(attribute.key for attribute in inspect(Package).column_attrs)
+
+
+def _with_overrides(
+    packages: Sequence[Package], overrides: Sequence[PackageOverride]
+) -> list[Package]:
+    """The catalogue as one partner sees it: hidden packages gone, overridden prices in place
+    (on copies: the shared rows stay every other partner's)."""
+    by_package = {o.package_id: o for o in overrides}
+    seen = []
+    for package in packages:
+        override = by_package.get(package.id)
+        if override is None:
+            seen.append(package)
+        elif not override.hidden:
+            copy = Package(**{key: getattr(package, key) for key in _PACKAGE_COLUMNS})
+            if override.price_cents is not None:
+                copy.price_cents = override.price_cents
+            if override.net_price_cents is not None:
+                copy.net_price_cents = override.net_price_cents
+            seen.append(copy)
+    return seen
+
+
 @dataclass
 class Snapshot:
+    """The catalogue at one version; ``for_partner`` is one partner's view of it."""
+
     version: int
     rows: repository.CatalogueRows
     rates: dict[str, Decimal]
+    # whose view this is: None for the catalogue itself (and partners without overrides)
+    partner_id: int | None = None
     packages: dict[str, Package] = field(init=False)
     operators: dict[int, Operator] = field(init=False)
     _topups: dict[int, list[Package]] = field(init=False)
+    _overrides: dict[int, list[PackageOverride]] = field(init=False)
+    _partners: dict[int, Snapshot] = field(default_factory=dict)
     _views: dict[Variant, CatalogueView] = field(default_factory=dict)
     _bodies: dict[str, bytes] = field(default_factory=dict)
     _etags: dict[Hashable, str] = field(default_factory=dict)
@@ -75,6 +107,27 @@ class Snapshot:
         for package in self.rows.packages:
             if package.type == "topup":
                 self._topups.setdefault(package.operator_id, []).append(package)
+        self._overrides = {}
+        for override in self.rows.overrides:
+            self._overrides.setdefault(override.partner_id, []).append(override)
+
+    def overrides_of(self, partner_id: int) -> list[PackageOverride]:
+        """The partner's overrides, by package id."""
+        return list(self._overrides.get(partner_id, ()))
+
+    def for_partner(self, partner_id: int) -> Snapshot:
+        """The catalogue as ``partner_id`` may see and buy it (its overrides applied); built
+        once per snapshot, and the shared snapshot itself for a partner without overrides."""
+        overrides = self._overrides.get(partner_id)
+        if not overrides or self.partner_id is not None:
+            return self
+        view = self._partners.get(partner_id)
+        if view is None:
+            packages = _with_overrides(self.rows.packages, overrides)
+            rows = dataclasses.replace(self.rows, packages=packages, overrides=overrides)
+            view = Snapshot(self.version, rows, self.rates, partner_id=partner_id)
+            self._partners[partner_id] = view
+        return view
 
     def is_sim_package(self, package_id: str) -> bool:
         """Whether ``package_id`` is a package an order can buy (not unknown, not a top-up)."""

@@ -12,7 +12,14 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.kit.statuses import Supply
-from esimhub.models import CatalogueState, Destination, ExchangeRate, Operator, Package
+from esimhub.models import (
+    CatalogueState,
+    Destination,
+    ExchangeRate,
+    Operator,
+    Package,
+    PackageOverride,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,7 @@ class CatalogueRows:
     destinations: Sequence[Destination]
     operators: Sequence[Operator]
     packages: Sequence[Package]
+    overrides: Sequence[PackageOverride] = ()
 
 
 async def version(session: AsyncSession) -> int:
@@ -48,6 +56,24 @@ async def load(session: AsyncSession) -> CatalogueRows:
         ).all(),
         operators=(await session.scalars(select(Operator).order_by(Operator.position))).all(),
         packages=(await session.scalars(select(Package).order_by(Package.position))).all(),
+        overrides=(
+            await session.scalars(select(PackageOverride).order_by(PackageOverride.package_id))
+        ).all(),
+    )
+
+
+async def overrides_of(session: AsyncSession, partner_id: int) -> Sequence[PackageOverride]:
+    query = select(PackageOverride).where(PackageOverride.partner_id == partner_id)
+    return (await session.scalars(query.order_by(PackageOverride.package_id))).all()
+
+
+async def override_of(
+    session: AsyncSession, partner_id: int, package_id: str
+) -> PackageOverride | None:
+    return await session.scalar(
+        select(PackageOverride).where(
+            PackageOverride.partner_id == partner_id, PackageOverride.package_id == package_id
+        )
     )
 
 
@@ -72,6 +98,10 @@ async def replace(
     for table, rows in ((Destination, destinations), (Operator, operators), (Package, packages)):
         for start in range(0, len(rows), 500):
             await session.execute(insert(table), rows[start : start + 500])
+
+
+async def package(session: AsyncSession, package_id: str) -> Package | None:
+    return await session.get(Package, package_id)
 
 
 async def package_count(session: AsyncSession) -> int:

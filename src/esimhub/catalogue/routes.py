@@ -16,13 +16,13 @@ from esimhub.auth.dependencies import CurrentPartner, current_partner
 from esimhub.auth.directory import PartnerPrincipal
 from esimhub.catalogue import schemas, service
 from esimhub.catalogue.cache import Snapshot
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.catalogue.devices import DEVICES, DEVICES_LITE
 from esimhub.catalogue.render import Variant, negotiate_language
 from esimhub.db import SessionDep
-from esimhub.deps import ClockDep, get_base_url
+from esimhub.deps import BaseUrl, ClockDep, get_base_url
 from esimhub.errors import ValidationFailed, send_answer
-from esimhub.kit import pagination
+from esimhub.kit import pagination, wire
 from esimhub.limits import bearer_token, count_request, endpoint_limit
 
 router = APIRouter(tags=["catalogue"])
@@ -123,7 +123,7 @@ async def known_packages(request: Request, partner: PartnerPrincipal) -> Respons
     alone (no parsing, no rendering): a 304 when the client holds it, else its kept bytes;
     ``None`` when it was not answered before (or its bytes are no longer kept). Only valid
     requests are remembered (``packages``)."""
-    snapshot: Snapshot = await request.app.state.runtime.catalogue.current()
+    snapshot = await _catalogue_of(request, partner)
     etag = snapshot.etag(_request_seen(request, partner, await get_base_url(request)))
     if etag is None:
         return None
@@ -131,6 +131,11 @@ async def known_packages(request: Request, partner: PartnerPrincipal) -> Respons
         return Response(status_code=304, headers={"ETag": etag})
     kept = snapshot.body(etag)
     return None if kept is None else _catalogue_answer(kept, etag)
+
+
+async def _catalogue_of(request: Request, partner: PartnerPrincipal) -> Snapshot:
+    snapshot: Snapshot = await request.app.state.runtime.catalogue.current()
+    return snapshot.for_partner(partner.id)
 
 
 def _catalogue_answer(body: bytes, etag: str) -> Response:
@@ -150,7 +155,7 @@ async def packages(
     the bytes kept), or a 304 when the client holds it: everything the bytes depend on is known
     before any rendering. The request is remembered for ``known_packages``."""
     runtime = request.app.state.runtime
-    snapshot: Snapshot = await runtime.catalogue.current()
+    snapshot = await _catalogue_of(request, partner)
     base = await get_base_url(request)
     seen = _request_seen(request, partner, base)
     errors = _filter_errors(request, filter_type, filter_country)
@@ -173,7 +178,14 @@ async def packages(
     query["language"] = language
 
     fingerprint = json.dumps(
-        [snapshot.version, repr(variant), path, sorted(query.items()), page_request.page]
+        [
+            snapshot.version,
+            snapshot.partner_id,
+            repr(variant),
+            path,
+            sorted(query.items()),
+            page_request.page,
+        ]
     )
     etag = f'W/"{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}"'
     snapshot.keep_etag(seen, etag)
@@ -207,6 +219,29 @@ async def packages(
     return _catalogue_answer(body, etag)
 
 
+OVERRIDES_DEFAULT_LIMIT = 100
+
+
+@router.get("/packages/overrides", **wire.answers(schemas.PackageOverridesPage))
+async def list_overrides(
+    request: Request,
+    partner: CurrentPartner,
+    snapshot: PartnerCatalogueDep,
+    base_url: BaseUrl,
+    limit: str | None = None,
+    page: str | None = None,
+) -> dict[str, Any]:
+    """Your own terms for packages, set by the operator: a price or net price of your own, or
+    a package not offered to you (``GET /packages`` and orders apply them already)."""
+    page_request = pagination.parse_page_request(limit, page)
+    overrides = snapshot.overrides_of(partner.id)
+    window = pagination.window(len(overrides), page_request, OVERRIDES_DEFAULT_LIMIT)
+    items = [service.override_item(o) for o in overrides[window.start : window.stop]]
+    return pagination.page_of(
+        items, window, request=request, base_url=base_url, page_request=page_request
+    )
+
+
 @router.get(
     "/packages/{package_slug}/product-information",
     response_model=schemas.ProductInformationResponse,
@@ -218,7 +253,7 @@ async def packages(
     ],
 )
 async def product_information(
-    package_slug: str, request: Request, partner: CurrentPartner, snapshot: CatalogueDep
+    package_slug: str, request: Request, partner: CurrentPartner, snapshot: PartnerCatalogueDep
 ) -> dict[str, Any]:
     """Product Information Brochure of one package."""
     seller = service.Seller.of(request.app.state.runtime.settings, await get_base_url(request))

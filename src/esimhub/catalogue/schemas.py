@@ -172,3 +172,17 @@ class ExchangeRatesResponse(BaseModel):
 
 class ProductInformationResponse(BaseModel):
     data: dict[str, Any]
+
+
+class PackageOverrideOut(wire.Wire):
+    """One of the partner's own terms for a package (``GET /v2/packages/overrides``)."""
+
+    package_id: str
+    hidden: bool = Field(description="The package is not offered to this partner.")
+    price: float | None = Field(description="The partner's price; null: the catalogue's.")
+    net_price: float | None = Field(description="The partner's net price; null: the catalogue's.")
+    updated_at: str = Field(examples=["2026-12-04 10:00:00"])
+
+
+class PackageOverridesPage(wire.Page[PackageOverrideOut]):
+    pass

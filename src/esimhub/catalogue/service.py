@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,8 +22,9 @@ from esimhub.catalogue.render import Variant, render_entries
 from esimhub.catalogue.schemas import DestinationOut, PackagesResponse
 from esimhub.config import Settings
 from esimhub.errors import MessageError, ValidationFailed
-from esimhub.kit.clock import Clock
-from esimhub.kit.money import to_cents, wire_string
+from esimhub.kit.clock import Clock, format_datetime
+from esimhub.kit.money import to_cents, wire_number, wire_string
+from esimhub.models import PackageOverride
 
 Progress = Callable[[int], None]
 
@@ -349,3 +350,82 @@ async def exchange_rates(
 
 async def package_count(session: AsyncSession) -> int:
     return await repository.package_count(session)
+
+
+# -- per-partner overrides -------------------------------------------------------------------
+
+
+class OverrideRefused(ValueError):
+    """Terms an override cannot have; ``field`` is the one at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class OverrideTerms:
+    """A partner's own terms for a package: a price and/or net price (``None``: the
+    catalogue's), or the package hidden from it."""
+
+    price_cents: int | None = None
+    net_price_cents: int | None = None
+    hidden: bool = False
+
+
+async def set_override(
+    session: AsyncSession, *, clock: Clock, partner_id: int, package_id: str, terms: OverrideTerms
+) -> PackageOverride:
+    """Give ``partner_id`` ``terms`` for ``package_id``, replacing any it had. Every process
+    serves the change on its next catalogue check (the catalogue version moves)."""
+    priced = terms.price_cents is not None or terms.net_price_cents is not None
+    if terms.hidden and priced:
+        raise OverrideRefused("hidden", "A hidden package has no price of its own.")
+    if not terms.hidden and not priced:
+        raise OverrideRefused("price", "Give a price, a net price, or hide the package.")
+    package = await repository.package(session, package_id)
+    if package is None:
+        raise OverrideRefused("package_id", "The selected package is invalid.")
+    price = package.price_cents if terms.price_cents is None else terms.price_cents
+    net = package.net_price_cents if terms.net_price_cents is None else terms.net_price_cents
+    if net > price:
+        raise OverrideRefused("net_price", "The net price may not be greater than the price.")
+    override = await repository.override_of(session, partner_id, package_id)
+    if override is None:
+        override = PackageOverride(partner_id=partner_id, package_id=package_id)
+        session.add(override)
+    override.price_cents = terms.price_cents
+    override.net_price_cents = terms.net_price_cents
+    override.hidden = terms.hidden
+    override.updated_at = clock.now()
+    await repository.bump_version(session, clock.now())
+    return override
+
+
+async def overrides(session: AsyncSession, partner_id: int) -> Sequence[PackageOverride]:
+    return await repository.overrides_of(session, partner_id)
+
+
+async def clear_override(
+    session: AsyncSession, *, clock: Clock, partner_id: int, package_id: str
+) -> bool:
+    """Give ``partner_id`` the catalogue's terms for ``package_id`` again; whether it had its own."""
+    override = await repository.override_of(session, partner_id, package_id)
+    if override is None:
+        return False
+    await session.delete(override)
+    await repository.bump_version(session, clock.now())
+    return True
+
+
+def override_item(override: PackageOverride) -> dict[str, Any]:
+    def price(cents: int | None) -> int | float | None:
+        return None if cents is None else wire_number(cents)
+
+    return {
+        "package_id": override.package_id,
+        "hidden": override.hidden,
+        "price": price(override.price_cents),
+        "net_price": price(override.net_price_cents),
+        "updated_at": format_datetime(override.updated_at),
+    }

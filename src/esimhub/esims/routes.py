@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
 from esimhub.auth.schemas import pricing
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
@@ -94,7 +94,7 @@ async def sim_topups(
     settings: SettingsDep,
     base_url: BaseUrl,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
 ) -> dict[str, Any]:
     """Top-up packages this eSIM can take (``{"data": []}`` when none)."""
     packages = await esims.available_topups(

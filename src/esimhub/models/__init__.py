@@ -188,6 +188,23 @@ class Package(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PackageOverride(Base):
+    """A partner's own terms for one package: its price and net price, or the package hidden
+    from it. Keyed by the package id, not a foreign key: overrides outlive catalogue imports
+    (a package re-imported under the same id keeps its overrides)."""
+
+    __tablename__ = "package_overrides"
+    __table_args__ = (UniqueConstraint("partner_id", "package_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    package_id: Mapped[str] = mapped_column(String(100))
+    price_cents: Mapped[int | None] = mapped_column(BigInteger)  # None: the catalogue's
+    net_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
 class ExchangeRate(Base):
     __tablename__ = "exchange_rates"
     __table_args__ = (UniqueConstraint("date", "currency"),)

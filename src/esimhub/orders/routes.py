@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SessionmakerDep, SettingsDep
 from esimhub.errors import NotFound, ValidationFailed
@@ -36,7 +36,7 @@ async def submit_order(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
     sessionmaker: SessionmakerDep,
     background: BackgroundTasks,
@@ -77,7 +77,7 @@ async def list_orders(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
     include: str | None = None,
     filter_created_at: Annotated[str | None, Query(alias="filter[created_at]")] = None,
@@ -134,7 +134,7 @@ async def get_order(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
     include: str | None = None,
 ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from esimhub.auth.dependencies import CurrentPartner
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
@@ -46,7 +46,7 @@ async def submit_order_async(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
 ) -> JSONResponse:
     """Accept an order now (202) and place it in the background; the result is POSTed to the
@@ -87,7 +87,7 @@ async def submit_future_order(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
 ) -> dict[str, Any]:
     """Schedule an order for ``due_date`` (UTC, ``Y-m-d H:i``, from the day after tomorrow to a
@@ -129,7 +129,7 @@ async def list_future_orders(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
     status: str | None = None,
     from_due_date: str | None = None,
@@ -179,7 +179,7 @@ async def cancel_future_orders(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
 ) -> dict[str, Any]:
     """Cancel up to 10 future orders (all or none), until 24 hours before each is due."""

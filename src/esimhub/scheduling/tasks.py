@@ -38,8 +38,9 @@ async def execute(
             row, status = await service.pending(session, scheduled_id)
             if row is None:
                 return status
+            partner_catalogue = catalogue.for_partner(row.partner_id)  # its overrides
             return await service.place(
-                session, row, catalogue=catalogue, settings=settings, clock=clock
+                session, row, catalogue=partner_catalogue, settings=settings, clock=clock
             )
     except EsimhubError as exc:
         async with db.transaction(sessionmaker) as session:

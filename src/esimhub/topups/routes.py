@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import BaseUrl, ClockDep, SettingsDep
 from esimhub.esims.schemas import Renderer
@@ -34,7 +34,7 @@ async def submit_topup(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
     base_url: BaseUrl,
 ) -> Response:
     """Add a top-up package to one of your eSIMs."""

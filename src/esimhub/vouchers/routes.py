@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esimhub.auth.dependencies import CurrentPartner
-from esimhub.catalogue.dependencies import CatalogueDep
+from esimhub.catalogue.dependencies import PartnerCatalogueDep
 from esimhub.db import SessionDep
 from esimhub.deps import ClockDep, SettingsDep
 from esimhub.errors import ValidationFailed
@@ -60,7 +60,7 @@ async def esim_vouchers(
     partner: CurrentPartner,
     settings: SettingsDep,
     clock: ClockDep,
-    catalogue: CatalogueDep,
+    catalogue: PartnerCatalogueDep,
 ) -> Response:
     """Voucher codes for eSIMs of a package, one per unit, paid now."""
     body = await read_body(request)
