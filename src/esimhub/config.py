@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     legal_entity_name: str = ""  # empty: the brand name
     legal_address: str = ""
     terms_url: str = ""  # empty: {public base URL}/help/terms
+    # apn_value of an automatic APN the catalogue gives no value for: Airalo's docs show null,
+    # its live answers and typed client schemas a string (docs/compatibility.md). "null": null.
+    automatic_apn_value: str = ""
     admin_token: SecretStr | None = None
     # Request bodies larger than this answer 413 before authentication, unread (1 MiB: a partner
     # request is a few hundred bytes); the admin API takes whole catalogues (64 MiB).
@@ -172,6 +175,11 @@ class Settings(BaseSettings):
         if self.log_format is None:
             return "json" if self.env == "production" else "console"
         return self.log_format
+
+    @property
+    def automatic_apn(self) -> str | None:
+        """``apn_value`` of an automatic APN that has none (``automatic_apn_value``)."""
+        return None if self.automatic_apn_value == "null" else self.automatic_apn_value
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,7 +15,7 @@ from esimhub.config import Settings
 from esimhub.esims import service as esims
 from esimhub.kit.clock import FrozenClock
 from esimhub.models import Sim
-from tests.fixtures.clients import Partnered, get_token
+from tests.fixtures.clients import ClientFactory, Partnered, get_token
 from tests.fixtures.factories import PartnerFactory
 
 NOT_FOUND = {"data": [], "meta": {"message": "messages.resource_not_found"}}
@@ -300,3 +300,40 @@ async def test_sims_without_topups_answer_an_empty_list(partner_api: Partnered) 
     assert (unknown.status_code, unknown.json()) == (404, NOT_FOUND)
     history = await partner_api.get("/v2/sims/8999000000000000000/packages")
     assert (history.status_code, history.json()) == (404, NOT_FOUND)
+
+
+@pytest.mark.parametrize(("setting", "shown"), [(None, ""), ("null", None), ("auto", "auto")])
+async def test_an_automatic_apn_without_a_value_shows_the_configured_one(
+    client_for: ClientFactory,
+    make_partner: PartnerFactory,
+    setting: str | None,
+    shown: str | None,
+) -> None:
+    options = {} if setting is None else {"automatic_apn_value": setting}
+    async with client_for(**options) as client:
+        credentials = await make_partner(balance_cents=10_000)
+        token = await get_token(client, credentials)
+        partner = Partnered(client, credentials, {"Authorization": f"Bearer {token}"})
+        automatic = (await partner.order("kallur-digital-7days-1gb"))["sims"][0]
+        assert (automatic["apn_type"], automatic["apn_value"]) == ("automatic", shown)
+        assert automatic["apn"]["ios"] == {"apn_type": "automatic", "apn_value": shown}
+        listed = (await partner.get(f"/v2/sims/{automatic['iccid']}")).json()["data"]
+        assert listed["apn_value"] == shown
+        steps = (await partner.get(f"/v2/sims/{automatic['iccid']}/instructions")).json()
+        assert steps["data"]["instructions"]["ios"][0]["network_setup"]["apn_value"] == shown
+        catalogue = (await partner.get("/v2/packages")).json()
+        operator = next(
+            op
+            for entry in catalogue["data"]
+            for op in entry["operators"]
+            if "kallur-digital-7days-1gb" in {p["id"] for p in op["packages"]}
+        )
+        assert (operator["apn_type"], operator["apn_value"]) == ("automatic", shown)
+
+        # an APN the catalogue names keeps its value, automatic or manual
+        named = (await partner.order("data-air-7days-1gb"))["sims"][0]
+        assert named["apn"] == {
+            "ios": {"apn_type": "automatic", "apn_value": "data.roam"},
+            "android": {"apn_type": "manual", "apn_value": "data.roam"},
+        }
+        assert (named["apn_type"], named["apn_value"]) == ("manual", "data.roam")

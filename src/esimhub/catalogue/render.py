@@ -14,6 +14,7 @@ import pycountry
 
 from esimhub.catalogue.rates import CURRENCIES, INTEGRAL
 from esimhub.catalogue.repository import CatalogueRows
+from esimhub.kit.apn import wire_apn, wire_apns
 from esimhub.kit.money import convert, wire_number
 from esimhub.kit.statuses import PricingModel
 from esimhub.models import Destination, Operator, Package
@@ -131,6 +132,8 @@ class Variant:
     include_topup: bool
     discount_percentage: int | None  # None: net pricing
     base_url: str
+    # apn_value of an automatic APN without one (``Settings.automatic_apn``); None as stored
+    automatic_apn: str | None = None
 
     @property
     def pricing(self) -> dict[str, Any]:
@@ -251,7 +254,7 @@ def _operator_dict(
     variant: Variant,
     operator_country: Callable[[str], dict[str, Any]],
 ) -> dict[str, Any]:
-    ios = (operator.apn or {}).get("ios") or {"apn_type": "automatic", "apn_value": None}
+    ios = wire_apn((operator.apn or {}).get("ios"), variant.automatic_apn)
     return {
         "id": operator.id,
         "title": operator.title,
@@ -266,8 +269,7 @@ def _operator_dict(
         "is_prepaid": operator.is_prepaid,
         "esim_type": operator.esim_type,
         "warning": operator.warning,
-        "apn_type": ios.get("apn_type", "automatic"),
-        "apn_value": ios.get("apn_value"),
+        **ios,
         "info": list(operator.info),
         "image": _image(operator.image, variant.base_url),
         "activation_policy": operator.activation_policy,
@@ -276,6 +278,6 @@ def _operator_dict(
         "coverages": list(operator.coverages),
         "install_window_days": operator.install_window_days,
         "topup_grace_window_days": operator.topup_grace_window_days,
-        "apn": operator.apn,
+        "apn": wire_apns(operator.apn, variant.automatic_apn),
         "countries": [operator_country(code) for code in operator.country_codes],
     }

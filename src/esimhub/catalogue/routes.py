@@ -172,6 +172,7 @@ async def packages(
         include_topup="topup" in (include or "").split(","),
         discount_percentage=partner.discount_percentage if partner.uses_discount_pricing else None,
         base_url=base,
+        automatic_apn=runtime.settings.automatic_apn,
     )
     path = f"{base}{request.scope['path']}"
     query = {k: v for k, v in request.query_params.items() if k != "page"}

@@ -11,6 +11,7 @@ from typing import Any
 from esimhub.catalogue.render import negotiate_language
 from esimhub.esims import profiles
 from esimhub.kit import qr
+from esimhub.kit.apn import wire_apn
 
 # language → section → steps. Sections: ios_qr, ios_manual, android_qr, android_manual, network.
 TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -232,6 +233,7 @@ def instructions(
     matching_id: str,
     qr_code_url: str,
     apn: dict[str, Any],
+    automatic_apn: str | None,
     is_roaming: bool | None,
 ) -> dict[str, Any]:
     language = negotiate_language(accept_language).split("-")[0]
@@ -241,11 +243,9 @@ def instructions(
     lpa = qr.lpa_string(smdp_address, matching_id)
 
     def network(os_name: str) -> dict[str, Any]:
-        settings = apn.get(os_name) or {}
         return {
             "steps": steps(texts["network"]),
-            "apn_type": settings.get("apn_type", "automatic"),
-            "apn_value": settings.get("apn_value"),
+            **wire_apn(apn.get(os_name), automatic_apn),
             "is_roaming": is_roaming,
         }
 

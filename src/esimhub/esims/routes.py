@@ -127,6 +127,7 @@ async def sim_instructions(
         matching_id=sim.matching_id,
         qr_code_url=profiles.qr_url(settings, base_url, sim),
         apn=sim.apn or {},
+        automatic_apn=settings.automatic_apn,
         is_roaming=sim.is_roaming,
     )
     return ok({"instructions": data})

@@ -20,6 +20,7 @@ from esimhub.catalogue.render import price_table
 from esimhub.config import Settings
 from esimhub.esims import profiles
 from esimhub.kit import qr, wire
+from esimhub.kit.apn import wire_apn, wire_apns
 from esimhub.kit.clock import format_datetime
 from esimhub.kit.money import discount_cents, wire_number, wire_string
 from esimhub.kit.statuses import OrderStatus, PricingModel
@@ -51,7 +52,7 @@ class Renderer:
     def sim_core(self, sim: Sim) -> dict[str, Any]:
         """The eSIM fields every endpoint shares (order lists show exactly these)."""
         lpa = qr.lpa_string(sim.smdp_address, sim.matching_id)
-        android = (sim.apn or {}).get("android") or {}
+        android = wire_apn((sim.apn or {}).get("android"), self.settings.automatic_apn)
         return {
             "id": sim.id,
             "created_at": format_datetime(sim.issued_at) if sim.issued_at else None,
@@ -62,8 +63,7 @@ class Renderer:
             "qrcode": lpa,
             "qrcode_url": profiles.qr_url(self.settings, self.base_url, sim),
             "airalo_code": None,
-            "apn_type": android.get("apn_type", "automatic"),
-            "apn_value": android.get("apn_value"),
+            **android,
             "is_roaming": sim.is_roaming,
             "confirmation_code": sim.confirmation_code,
         }
@@ -73,7 +73,7 @@ class Renderer:
         lpa = qr.lpa_string(sim.smdp_address, sim.matching_id)
         return {
             **self.sim_core(sim),
-            "apn": sim.apn or None,
+            "apn": wire_apns(sim.apn, self.settings.automatic_apn),
             "msisdn": sim.msisdn,
             "direct_apple_installation_url": profiles.apple_installation_url(lpa),
             "sharing": self.sharing(sim, brand),
@@ -100,7 +100,7 @@ class Renderer:
             recycled=sim.recycled_at is not None,
             recycled_at=format_datetime(sim.recycled_at) if sim.recycled_at else None,
             msisdn=sim.msisdn,
-            apn=sim.apn or None,
+            apn=wire_apns(sim.apn, self.settings.automatic_apn),
         )
         # Top-level "order" stays null, as in every Airalo example; the order is "simable".
         simable = None

@@ -14,6 +14,7 @@ from esimhub.errors import EsimhubError
 from esimhub.esims import profiles
 from esimhub.esims import service as esims
 from esimhub.kit import qr
+from esimhub.kit.apn import wire_apn
 from esimhub.kit.clock import Clock
 from esimhub.ledger import service as ledger
 from esimhub.notifications import payloads
@@ -116,8 +117,7 @@ def sample_async_order(settings: Settings, now: datetime, iccid: str) -> dict[st
                     "matching_id": matching,
                     "qrcode": qr.lpa_string(smdp, matching),
                     "airalo_code": None,
-                    "apn_type": "automatic",
-                    "apn_value": None,
+                    **wire_apn(None, settings.automatic_apn),
                     "is_roaming": True,
                     "confirmation_code": None,
                 }
