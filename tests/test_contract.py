@@ -53,6 +53,7 @@ def test_the_live_api_keeps_its_openapi_contract(
             check=False,
         )
     summary = run.stdout[run.stdout.find("SUMMARY") :]
+    print(summary)  # the operations and cases run, for the CI log (pytest -s)
     assert run.returncode == 0, run.stdout[-20_000:] + run.stderr[-2_000:]
     assert "Tested: " in summary
     assert "failures" not in summary.splitlines()[-1]
