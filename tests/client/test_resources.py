@@ -64,6 +64,28 @@ async def test_catalogue_every_page_and_the_flat_view(drive: Drive) -> None:
     assert brochure.validity_days == kallur.day
 
 
+async def test_your_own_terms_for_packages(drive: Drive, hub: Hub) -> None:
+    assert await drive.all(lambda c: c.packages.overrides()) == []
+    for package_id, terms in [
+        (PACKAGE, {"net_price": "2.50"}),
+        ("merhaba-7days-1gb", {"hidden": True}),
+    ]:
+        url = f"/admin/v1/partners/{hub.partner.client_id}/package-overrides/{package_id}"
+        assert hub.admin.put(url, json=terms).status_code == 200
+
+    drive.sent.requests.clear()
+    overrides = await drive.all(lambda c: c.packages.overrides(page_size=1))
+    assert [(o.package_id, o.net_price, o.hidden) for o in overrides] == [
+        (PACKAGE, Decimal("2.5"), False),
+        ("merhaba-7days-1gb", None, True),
+    ]
+    assert overrides[0].price is None  # the catalogue's
+    assert len([r for r in drive.sent.requests if r.url.path.endswith("/overrides")]) == 2
+    flat = await drive.all(lambda c: c.packages.list().flat())
+    assert next(p for p in flat if p.package_id == PACKAGE).net_price == Decimal("2.5")
+    assert "merhaba-7days-1gb" not in {p.package_id for p in flat}
+
+
 async def test_order_then_every_esim_operation(drive: Drive, hub: Hub) -> None:
     order = await drive(
         lambda c: c.orders.create(package_id=PACKAGE, quantity=2, description="client order")

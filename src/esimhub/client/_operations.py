@@ -28,6 +28,7 @@ from esimhub.client.models import (
     Notification,
     Order,
     Package,
+    PackageOverride,
     Pricing,
     ProductInformation,
     Refund,
@@ -182,6 +183,11 @@ def packages_product_information(
     headers = {"Accept-Language": language} if language else {}
     path = f"packages/{_segment(slug)}/product-information"
     return Call("GET", path, _one(ProductInformation), headers=headers)
+
+
+def packages_overrides(*, page_size: int | None = None) -> Paged[PackageOverride]:
+    """Your own terms for packages, as the operator set them (every page)."""
+    return _paged("packages/overrides", PackageOverride, {}, page_size)
 
 
 # -- orders ---------------------------------------------------------------------------------

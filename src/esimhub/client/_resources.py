@@ -15,7 +15,14 @@ from pydantic import BaseModel
 
 from esimhub.client import _operations as ops
 from esimhub.client._core import Call, Page
-from esimhub.client.models import CatalogueEntry, FlatPackage, FutureOrder, Order, Sim
+from esimhub.client.models import (
+    CatalogueEntry,
+    FlatPackage,
+    FutureOrder,
+    Order,
+    PackageOverride,
+    Sim,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -186,6 +193,7 @@ class async_listing(Generic[P, L]):  # noqa: N801
 class Packages(Resource):
     list = listing(ops.packages_list, Catalogue)
     product_information = operation(ops.packages_product_information)
+    overrides = listing(ops.packages_overrides, Pages[PackageOverride])
 
 
 class Orders(Resource):
@@ -252,6 +260,7 @@ class Simulator(Resource):
 class AsyncPackages(AsyncResource):
     list = async_listing(ops.packages_list, AsyncCatalogue)
     product_information = async_operation(ops.packages_product_information)
+    overrides = async_listing(ops.packages_overrides, AsyncPages[PackageOverride])
 
 
 class AsyncOrders(AsyncResource):

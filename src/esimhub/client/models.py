@@ -194,6 +194,17 @@ class ProductInformation(Model):
     pib_version_pdf_link: Text = None
 
 
+class PackageOverride(Model):
+    """Your own terms for a package (``GET /v2/packages/overrides``): a price or net price of
+    your own (``None``: the catalogue's), or the package not offered to you."""
+
+    package_id: str
+    hidden: Flag = None
+    price: Money = None
+    net_price: Money = None
+    updated_at: Moment = None
+
+
 class Sharing(Model):
     link: Text = None
     access_code: Text = None
