@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub import db
@@ -49,6 +50,12 @@ async def pool_available(session: AsyncSession, operator_id: int) -> int:
         Sim.operator_id == operator_id, Sim.source == Supply.POOL, Sim.order_id.is_(None)
     )
     return int(await session.scalar(query) or 0)
+
+
+async def add_packages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Queue packages on eSIMs (``SimPackage`` rows), in one statement, outside the unit of
+    work: an order writes them and does not read them back."""
+    await session.execute(insert(SimPackage), rows)
 
 
 async def claim_pool(session: AsyncSession, operator_id: int, quantity: int) -> Sequence[Sim]:

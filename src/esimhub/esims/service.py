@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +96,7 @@ async def issue(
         if operator.install_window_days is not None:  # recycled if never installed by then
             sim.due_at = at + timedelta(days=operator.install_window_days)
     await session.flush()
-    session.add_all(queued_package(sim, order, package, at) for sim in sims)
+    await repository.add_packages(session, [queued_row(sim, order, package, at) for sim in sims])
     return sims
 
 
@@ -119,24 +120,29 @@ def _generated(
 
 
 def queued_package(sim: Sim, order: Order, package: Package, at: datetime) -> SimPackage:
-    return SimPackage(
-        sim_id=sim.id,
-        order_id=order.id,
-        package_id=package.id,
-        type=package.type,
-        title=package.title,
-        data_label=package.data_label,
-        amount_mb=package.amount_mb,
-        days=package.days,
-        is_unlimited=package.is_unlimited,
-        voice_minutes=package.voice_minutes,
-        sms=package.sms,
-        short_info=package.short_info,
-        price_cents=order.price_cents,
-        net_price_cents=order.net_price_cents,
-        status=PackageStatus.NOT_ACTIVE,
-        created_at=at,
-    )
+    return SimPackage(**queued_row(sim, order, package, at))
+
+
+def queued_row(sim: Sim, order: Order, package: Package, at: datetime) -> dict[str, Any]:
+    """The columns of ``package`` queued on ``sim`` by ``order`` (not yet active)."""
+    return {
+        "sim_id": sim.id,
+        "order_id": order.id,
+        "package_id": package.id,
+        "type": package.type,
+        "title": package.title,
+        "data_label": package.data_label,
+        "amount_mb": package.amount_mb,
+        "days": package.days,
+        "is_unlimited": package.is_unlimited,
+        "voice_minutes": package.voice_minutes,
+        "sms": package.sms,
+        "short_info": package.short_info,
+        "price_cents": order.price_cents,
+        "net_price_cents": order.net_price_cents,
+        "status": PackageStatus.NOT_ACTIVE,
+        "created_at": at,
+    }
 
 
 # -- inventory --------------------------------------------------------------------------------

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from esimhub.models import LedgerEntry, Partner
 
 
-async def lock_partner(session: AsyncSession, partner_id: int) -> Partner | None:
+async def lock_partner(
+    session: AsyncSession, partner_id: int, *, take_cents: int = 0
+) -> Partner | None:
     """Serialise a partner's money-moving writes, and read the partner's row as locked (its
-    ``balance_cents`` is the balance as of the lock), in one statement.
+    ``balance_cents`` is the balance as of the lock), in one statement; with ``take_cents``,
+    the same statement also takes that much from the balance (nothing from a sandbox partner),
+    and the row read is the balance after it.
 
     The UPDATE takes the partner's row lock on PostgreSQL and the database write lock on SQLite,
     so two orders never both see the same balance. On SQLite it must be the transaction's first
     statement (see ``db.writes_are_serial``).
     """
+    moved: dict[str, Any] = {"ledger_version": Partner.ledger_version + 1}
+    if take_cents:
+        taken = case((Partner.is_sandbox, 0), else_=take_cents)
+        moved["balance_cents"] = Partner.balance_cents - taken
     locked = await session.scalars(
-        update(Partner)
-        .where(Partner.id == partner_id)
-        .values(ledger_version=Partner.ledger_version + 1)
-        .returning(Partner),
+        update(Partner).where(Partner.id == partner_id).values(moved).returning(Partner),
         execution_options={"populate_existing": True},
     )
     return locked.one_or_none()
@@ -63,22 +69,43 @@ async def append(
     kind: str,
     reference: str | None,
     at: datetime,
-) -> LedgerEntry:
+) -> None:
     """An entry, and the partner's maintained balance moved by as much, in one transaction."""
-    entry = LedgerEntry(
+    await add_entry(
+        session,
         partner_id=partner_id,
         amount_cents=amount_cents,
         kind=kind,
         reference=reference,
-        created_at=at,
+        at=at,
     )
-    session.add(entry)
     await session.execute(
         update(Partner)
         .where(Partner.id == partner_id)
         .values(balance_cents=Partner.balance_cents + amount_cents)
     )
-    return entry
+
+
+async def add_entry(
+    session: AsyncSession,
+    *,
+    partner_id: int,
+    amount_cents: int,
+    kind: str,
+    reference: str | None,
+    at: datetime,
+) -> None:
+    """The entry alone, for a balance already moved (``lock_partner(take_cents=)``). Core, not
+    the unit of work: the entry is written and never read back by its writer."""
+    await session.execute(
+        insert(LedgerEntry).values(
+            partner_id=partner_id,
+            amount_cents=amount_cents,
+            kind=kind,
+            reference=reference,
+            created_at=at,
+        )
+    )
 
 
 async def entries(session: AsyncSession, partner_id: int) -> Sequence[LedgerEntry]:

@@ -114,13 +114,13 @@ async def credit(
     clock: Clock,
     kind: str = "credit",
     reference: str | None = None,
-) -> LedgerEntry:
+) -> None:
     """Add money (or, negative, take it) outside an order: top-ups of the balance, corrections,
     approved refunds. Credit-limit levels no longer crossed afterwards are re-armed."""
     if amount_cents == 0:
         raise ValueError("a ledger entry moves a non-zero amount")
     account = await repository.lock_partner(session, partner_id)
-    entry = await repository.append(
+    await repository.append(
         session,
         partner_id=partner_id,
         amount_cents=amount_cents,
@@ -132,7 +132,6 @@ async def credit(
         available = await repository.balance_cents(session, partner_id) + account.credit_limit_cents
         used = _credit_used_percent(account, available)
         account.credit_alerts = [level for level in account.credit_alerts if used >= level]
-    return entry
 
 
 async def debit(
@@ -165,6 +164,41 @@ async def debit(
     # the stored balance moved in SQL; the locked row follows without a write of its own, so a
     # second debit in the same transaction checks the balance left by the first
     set_committed_value(account, "balance_cents", account.balance_cents - amount_cents)
+    await _credit_limit_alerts(session, account, available - amount_cents, at)
+    return amount_cents
+
+
+async def lock_and_debit(
+    session: AsyncSession,
+    partner_id: int,
+    *,
+    amount_cents: int,
+    kind: str,
+    reference: str,
+    at: datetime,
+) -> int:
+    """``lock`` and ``debit`` as one statement, for a write that moves a partner's money only
+    by this debit and locks the partner last (an order on PostgreSQL): the partner's other
+    writes then wait for this statement, the ledger entry and the commit, nothing else. A
+    refused debit raises, and the caller's rollback puts the balance back.
+
+    Returns what was debited: sandbox partners pay nothing."""
+    account = await repository.lock_partner(session, partner_id, take_cents=amount_cents)
+    if account is None:  # deleted since its token was resolved
+        raise NotFound()
+    if account.is_sandbox or amount_cents == 0:
+        return 0
+    available = account.balance_cents + amount_cents + account.credit_limit_cents
+    if amount_cents > available:
+        raise InsufficientCredit(amount_cents, available)
+    await repository.add_entry(
+        session,
+        partner_id=partner_id,
+        amount_cents=-amount_cents,
+        kind=kind,
+        reference=reference,
+        at=at,
+    )
     await _credit_limit_alerts(session, account, available - amount_cents, at)
     return amount_cents
 
@@ -210,9 +244,9 @@ async def append(
     kind: str,
     reference: str | None,
     at: datetime,
-) -> LedgerEntry:
+) -> None:
     """An entry as it is, for callers that already hold the partner's lock (refund approval)."""
-    return await repository.append(
+    await repository.append(
         session,
         partner_id=partner_id,
         amount_cents=amount_cents,

@@ -128,6 +128,9 @@ async def place_order(
     )
     order.description = request.description
     order.brand_id = brand.id if brand else None
+    # what the debit below takes (sandbox partners pay nothing), written with the order itself
+    # rather than by an UPDATE after it; the debit's own figure is what stands
+    order.debited_cents = 0 if partner.is_sandbox else price.paid_cents * request.quantity
     session.add(order)
     await session.flush()
     order.code = order_code(order)
@@ -141,17 +144,18 @@ async def place_order(
         brand=brand,
         at=now,
     )
-    # On PostgreSQL the partner is locked only now: its orders queue for the debit and the
-    # commit, not for everything above. A refused debit rolls all of it back.
-    account = account or await ledger.lock(session, partner.id)
-    order.debited_cents = await ledger.debit(
-        session,
-        account,
-        amount_cents=price.paid_cents * request.quantity,
-        kind="order",
-        reference=order.code,
-        at=now,
-    )
+    # On PostgreSQL the partner is locked only now, by the statement that debits it: its orders
+    # queue for that statement, the ledger entry and the commit, not for everything above. A
+    # refused debit rolls all of it back.
+    cost = price.paid_cents * request.quantity
+    if account is None:
+        order.debited_cents = await ledger.lock_and_debit(
+            session, partner.id, amount_cents=cost, kind="order", reference=order.code, at=now
+        )
+    else:
+        order.debited_cents = await ledger.debit(
+            session, account, amount_cents=cost, kind="order", reference=order.code, at=now
+        )
     if request.to_email:
         esims.queue_share_mail(
             session,
