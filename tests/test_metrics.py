@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from esimhub.kit.clock import FrozenClock
+from esimhub.metrics import Metrics
 from esimhub.worker import Worker
 from tests.fixtures.factories import PartnerFactory
 from tests.fixtures.receiver import Receiver
@@ -95,3 +96,30 @@ async def test_the_backlog_shows_events_nobody_has_delivered_yet(
     text = (await box.client.get("/metrics", headers=headers)).text
     assert value(text, "esimhub_outbox_pending_events") == 1
     assert value(text, "esimhub_outbox_oldest_pending_age_seconds") == pytest.approx(420, abs=1)
+
+
+def test_request_latency_is_a_cumulative_histogram_per_route() -> None:
+    metrics = Metrics()
+    usage = "/v2/sims/{sim_iccid}/usage"
+    for seconds in (0.0005, 0.001, 0.003, 0.2, 9.0):
+        metrics.observe("GET", usage, 200, seconds)
+    metrics.observe("GET", usage, 429, 0.001)
+    metrics.observe("POST", "/v2/orders", 200, 0.04)
+    text = bytes(metrics.response().body).decode()
+    labels = f'method="GET",route="{usage}"'
+    assert value(text, f'esimhub_http_requests_total{{{labels},status="200"}}') == 5
+    assert value(text, f'esimhub_http_requests_total{{{labels},status="429"}}') == 1
+    bucket = "esimhub_http_request_duration_seconds_bucket"
+    assert value(text, f'{bucket}{{le="0.001",{labels}}}') == 3  # a bound is "less or equal"
+    assert value(text, f'{bucket}{{le="0.005",{labels}}}') == 4
+    assert value(text, f'{bucket}{{le="5.0",{labels}}}') == 5
+    assert value(text, f'{bucket}{{le="+Inf",{labels}}}') == 6
+    assert value(text, f"esimhub_http_request_duration_seconds_count{{{labels}}}") == 6
+    assert value(text, f"esimhub_http_request_duration_seconds_sum{{{labels}}}") == pytest.approx(
+        9.2055
+    )
+    assert value(text, 'esimhub_usage_polls_total{outcome="answered"}') == 5
+    assert value(text, 'esimhub_usage_polls_total{outcome="limited"}') == 1
+    orders = 'method="POST",route="/v2/orders"'
+    assert value(text, f'{bucket}{{le="0.025",{orders}}}') == 0
+    assert value(text, f'{bucket}{{le="0.05",{orders}}}') == 1

@@ -11,12 +11,18 @@ sampled at most once per ``BOOKS_SECONDS``, so a scrape never costs more than a 
 
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.responses import Response
@@ -42,32 +48,13 @@ class Books:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+        # (method, route template, status) → what requests of that kind added up to
+        self._series: dict[tuple[str, str, int], _RequestSeries] = {}
         self.books: Books | None = None
         self.books_at = float("-inf")  # monotonic time of the last sample
-        self.requests = Counter(
-            "esimhub_http_requests_total",
-            "HTTP requests by method, route template and status code.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "esimhub_http_request_duration_seconds",
-            "Time to answer an HTTP request, by method and route template.",
-            ["method", "route"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )
         self.limiter_failures = Counter(
             "esimhub_rate_limiter_failures_total",
             "Requests let through because the rate limiter's store (Redis) was unreachable.",
-            registry=self.registry,
-        )
-        self.usage_polls = Counter(
-            "esimhub_usage_polls_total",
-            "Usage requests (GET /sims/{iccid}/usage) by outcome: answered, limited (429 of the"
-            " polling limit) or refused (any other error).",
-            ["outcome"],
             registry=self.registry,
         )
         self.worker_passes = Counter(
@@ -88,35 +75,84 @@ class Metrics:
             registry=self.registry,
             buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400),
         )
+        self.registry.register(_RequestsCollector(self))
         self.registry.register(_BooksCollector(self))
 
     def observe(self, method: str, template: str, status: int, seconds: float) -> None:
-        """One answered request, by its route template (``route_template``)."""
+        """One answered request, by its route template (``route_template``): plain additions on
+        every request, turned into Prometheus families only when scraped."""
         series = self._series.get((method, template, status))
         if series is None:
-            series = self._series[(method, template, status)] = self._series_of(
-                method, template, status
-            )
-        count, latency, polls = series
-        count.inc()
-        latency.observe(seconds)
-        if polls is not None:
-            polls.inc()
-
-    def _series_of(self, method: str, template: str, status: int) -> tuple[Any, Any, Any]:
-        """The children one kind of request moves (``labels()`` looks them up under a lock)."""
-        polls = None
-        if template.endswith("/usage"):
-            outcome = "answered" if status == 200 else "limited" if status == 429 else "refused"
-            polls = self.usage_polls.labels(outcome)
-        return (
-            self.requests.labels(method, template, str(status)),
-            self.latency.labels(method, template),
-            polls,
-        )
+            series = self._series[(method, template, status)] = _RequestSeries()
+        series.count += 1
+        series.seconds += seconds
+        series.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
     def response(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+@dataclass
+class _RequestSeries:
+    count: int = 0
+    seconds: float = 0.0
+    # requests per latency bucket (each up to its bound, the last one past every bound)
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+
+
+def _poll_outcome(status: int) -> str:
+    return "answered" if status == 200 else "limited" if status == 429 else "refused"
+
+
+class _RequestsCollector(Collector):
+    """The request families, from the counts ``Metrics.observe`` keeps."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        series = dict(self.metrics._series)  # observe may add a kind while this runs
+        requests = CounterMetricFamily(
+            "esimhub_http_requests",
+            "HTTP requests by method, route template and status code.",
+            labels=["method", "route", "status"],
+        )
+        latency = HistogramMetricFamily(
+            "esimhub_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            labels=["method", "route"],
+        )
+        polls = CounterMetricFamily(
+            "esimhub_usage_polls",
+            "Usage requests (GET /sims/{iccid}/usage) by outcome: answered, limited (429 of the"
+            " polling limit) or refused (any other error).",
+            labels=["outcome"],
+        )
+        by_route: dict[tuple[str, str], _RequestSeries] = {}
+        outcomes: dict[str, int] = {}
+        for (method, template, status), kind in sorted(series.items()):
+            requests.add_metric([method, template, str(status)], kind.count)
+            route = by_route.setdefault((method, template), _RequestSeries())
+            route.count += kind.count
+            route.seconds += kind.seconds
+            route.buckets = [a + b for a, b in zip(route.buckets, kind.buckets, strict=True)]
+            if template.endswith("/usage"):
+                outcome = _poll_outcome(status)
+                outcomes[outcome] = outcomes.get(outcome, 0) + kind.count
+        for (method, template), route in by_route.items():
+            bounds = [*(str(float(b)) for b in LATENCY_BUCKETS), "+Inf"]
+            cumulative = list(itertools.accumulate(route.buckets))
+            latency.add_metric(
+                [method, template], list(zip(bounds, cumulative, strict=True)), route.seconds
+            )
+        for outcome in sorted(outcomes):
+            polls.add_metric([outcome], outcomes[outcome])
+        yield requests
+        yield latency
+        yield polls
 
 
 class _BooksCollector(Collector):
