@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -146,7 +147,8 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 class DriverQuery:
     """One SELECT for the hottest read paths, compiled once per dialect and run on the driver
-    itself (asyncpg or aiosqlite) over a connection of the engine's pool.
+    itself: on asyncpg over a connection of the engine's pool; on SQLite on a plain sqlite3
+    connection of the event loop's own (``_inline_read``), or through the pool's aiosqlite.
 
     The rows come back as SQLAlchemy would return them (each column through its type's result
     processor: timestamps read aware, JSON decoded, booleans as booleans), as mappings keyed by
@@ -169,6 +171,25 @@ class DriverQuery:
         # The pooled connection itself, not an AsyncConnection around it: returning it makes
         # no driver call (no transaction is open: see create_engine's reset), so it needs no
         # greenlet either.
+        found = _inline_read(engine, compiled, args) if compiled.sqlite else None
+        if found is None:
+            found = await self._pooled(engine, compiled, args)
+        processors = compiled.processors
+        return [
+            [
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            ]
+            for row in found
+        ]
+
+    @staticmethod
+    async def _pooled(
+        engine: AsyncEngine, compiled: _Compiled, args: list[Any]
+    ) -> Sequence[Sequence[Any]]:
+        # The pooled connection itself, not an AsyncConnection around it: returning it makes
+        # no driver call (no transaction is open: see create_engine's reset), so it needs no
+        # greenlet either.
         pooled = await engine.raw_connection()
         try:
             driver: Any = pooled.driver_connection
@@ -181,14 +202,7 @@ class DriverQuery:
             raise
         finally:
             pooled.close()
-        processors = compiled.processors
-        return [
-            [
-                value if process is None or value is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            ]
-            for row in found
-        ]
+        return found
 
     def _compile(self, engine: AsyncEngine) -> _Compiled:
         dialect = engine.dialect
@@ -229,6 +243,53 @@ class Detached(Generic[Model]):
             state = instance_state(instance)
             state._expire_attributes(state.dict, self._missing)  # what Session.expire does
         return instance
+
+
+# One plain sqlite3 connection per SQLite engine (a file database), for DriverQuery's reads:
+# a read of a few rows by key takes microseconds from the page cache, less than the hop to an
+# aiosqlite thread and back, so it runs on the event loop itself. In WAL mode a reader never
+# waits for writers; should it find the database busy all the same (a WAL recovery), it does not
+# wait either (busy timeout 0) and the read goes through the pool instead.
+_INLINE: weakref.WeakKeyDictionary[Any, sqlite3.Connection | None] = weakref.WeakKeyDictionary()
+
+
+def _inline_reader(engine: AsyncEngine) -> sqlite3.Connection | None:
+    sync_engine = engine.sync_engine
+    if sync_engine in _INLINE:
+        return _INLINE[sync_engine]
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):  # not a file of its own
+        _INLINE[sync_engine] = None
+        return None
+    if not Path(path).exists():  # not created yet: ask again next time
+        return None
+    reader = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    reader.execute("PRAGMA query_only=ON")
+    reader.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+    def close(_: Any) -> None:
+        if (gone := _INLINE.pop(sync_engine, None)) is not None:
+            gone.close()
+
+    event.listen(sync_engine, "engine_disposed", close)
+    _INLINE[sync_engine] = reader
+    return reader
+
+
+def _inline_read(
+    engine: AsyncEngine, compiled: _Compiled, args: list[Any]
+) -> Sequence[Sequence[Any]] | None:
+    """The rows read on the loop's own SQLite connection; ``None`` where there is none or it
+    found the database busy."""
+    reader = _inline_reader(engine)
+    if reader is None:
+        return None
+    try:
+        return reader.execute(compiled.sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return None
+        raise
 
 
 @dataclass(frozen=True)
