@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from esimhub.cli.common import clock, console, no_partner, refuse, run
+from esimhub.cli.common import clock, console, no_partner, refuse, run, usd_cents
 from esimhub.kit.clock import format_datetime
-from esimhub.kit.money import exact_cents, wire_number, wire_string
+from esimhub.kit.money import wire_number, wire_string
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,16 +23,8 @@ refunds_app = typer.Typer(help="Refund requests: review, approve, reject.", no_a
 NEGATIVE_ARGUMENTS = {"ignore_unknown_options": True}
 
 
-def _amount(value: str, name: str) -> int:
-    try:
-        return exact_cents(value)
-    except ValueError as exc:
-        reason = "has more than two decimals" if "decimals" in str(exc) else "is not a USD amount"
-        raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
-
-
 def _positive(value: str, name: str, *, negative_hint: str) -> int:
-    cents = _amount(value, name)
+    cents = usd_cents(value, name)
     if cents < 0:
         raise typer.BadParameter(f"must be positive; {negative_hint}", param_hint=name)
     if cents == 0:
@@ -114,7 +106,7 @@ def credit_limit(client_id: str, amount: str) -> None:
     """Set how far below zero a partner's balance may go."""
     from esimhub.auth import service as auth
 
-    cents = _amount(amount, "AMOUNT")
+    cents = usd_cents(amount, "AMOUNT")
     if cents < 0:
         raise typer.BadParameter("must not be negative", param_hint="AMOUNT")
 
@@ -208,7 +200,7 @@ def list_refunds(
 def _decide(refund_id: int, *, approve: bool, amount: str | None, note: str | None) -> Refund:
     from esimhub.refunds import service as refunds
 
-    cents = _amount(amount, "--amount") if amount is not None else None
+    cents = usd_cents(amount, "--amount") if amount is not None else None
 
     async def work(session: AsyncSession) -> Refund:
         return await refunds.decide_refund(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from esimhub.cli.common import clock, console, no_partner, refuse, run
+from esimhub.cli.common import clock, console, no_partner, refuse, run, usd_cents
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,16 +93,9 @@ def export(
 
 
 def _price(value: str | None, name: str) -> int | None:
-    from esimhub.kit.money import exact_cents
-
     if value is None:
         return None
-    try:
-        cents = exact_cents(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a USD amount (two decimals at most)", param_hint=name
-        ) from None
+    cents = usd_cents(value, name)
     if cents < 0:
         raise typer.BadParameter("must not be negative", param_hint=name)
     return cents

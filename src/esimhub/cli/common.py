@@ -67,6 +67,17 @@ def clock() -> Clock:
     return _clock
 
 
+def usd_cents(value: str, name: str) -> int:
+    """An amount an operator typed, in cents; a bad one ends the command as bad usage (exit 2)."""
+    from esimhub.kit.money import exact_cents
+
+    try:
+        return exact_cents(value)
+    except ValueError as exc:
+        reason = "has more than two decimals" if "decimals" in str(exc) else "is not a USD amount"
+        raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
+
+
 def refuse(message: str) -> NoReturn:
     """End a command that a rule, or the state of the database, refuses: exit code 1."""
     errors.print(f"[red]{message}[/]", soft_wrap=True)
